@@ -1,0 +1,55 @@
+"""Shared helpers for the benchmark scripts: timing and a ratio table.
+
+Every benchmark measures our code and a baseline in the same run and reports the
+ratio, because absolute times drift on a shared machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+def median_seconds(work: Callable[[], object], *, repeat: int = 7, setup: Callable[[], object] | None = None) -> float:
+    """Median wall time of ``work()`` over ``repeat`` runs, each after an untimed ``setup()``."""
+    times = []
+    for _ in range(repeat):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a benchmark table: our figure, the baseline's, and the target on their ratio."""
+
+    task: str
+    ours: float
+    baseline: float
+    unit: str
+    target: str
+    ok: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+
+def print_table(title: str, rows: list[Row]) -> bool:
+    """Print the rows as a table; return whether every target was met."""
+    print(f"\n{title}")
+    header = f"{'task':<52} {'ours':>12} {'baseline':>12} {'ratio':>8}  target"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        mark = "ok" if row.ok else "MISSED"
+        print(
+            f"{row.task:<52} {row.ours:>10.4g}{row.unit:>2} {row.baseline:>10.4g}{row.unit:>2} "
+            f"{row.ratio:>8.3f}  {row.target} [{mark}]"
+        )
+    return all(row.ok for row in rows)

@@ -1,0 +1,50 @@
+"""pytest-tempstore: throwaway AiiDA provenance stores for tests.
+
+The public names are loaded on first access, so that importing the pytest
+plugin (which imports this package) does not pay for SQLAlchemy and pydantic.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import exceptions
+from .current import current_store
+
+if TYPE_CHECKING:
+    from .profile import Profile
+    from .repository import SandboxShaRepositoryBackend
+    from .storage.backend import SqliteTempBackend
+    from .storage.entity_types import EntityTypes
+
+__all__ = [
+    "EntityTypes",
+    "Profile",
+    "SandboxShaRepositoryBackend",
+    "SqliteTempBackend",
+    "current_store",
+    "exceptions",
+]
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "EntityTypes": ".storage.entity_types",
+    "Profile": ".profile",
+    "SandboxShaRepositoryBackend": ".repository",
+    "SqliteTempBackend": ".storage.backend",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

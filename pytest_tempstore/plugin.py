@@ -1,0 +1,3 @@
+"""The pytest plugin's hooks. Kept cheap to import: heavy modules load on first use."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The SQL side of the store: schema, backend, entities and queries."""
