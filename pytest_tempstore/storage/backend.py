@@ -36,6 +36,7 @@ from ..exceptions import (
 from ..profile import STORAGE_BACKEND, Profile, StorageSection
 from ..repository import RepositorySnapshot, SandboxShaRepositoryBackend
 from ..sandbox import new_sandbox_folder
+from .collections import EntityCollectionsMixin
 from .database import Database, DatabaseSnapshot
 from .entity_types import EntityTypes
 from .models import DbNode, DbSetting, JsonColumn, utc_now
@@ -92,7 +93,7 @@ class _Resources:
             shutil.rmtree(self.owned_folder, ignore_errors=True)
 
 
-class SqliteTempBackend:
+class SqliteTempBackend(EntityCollectionsMixin):
     """A provenance store in an in-memory SQLite database plus a sandbox file repository.
 
     Create one from a profile::
@@ -544,6 +545,26 @@ class SqliteTempBackend:
                 "SELECT id FROM db_dbuser WHERE email = ?", (self._profile.default_user_email,)
             ).fetchone()
             self._default_user_id = row[0] if row is not None else self._insert_default_user()
+
+    def write_database(self, target: str | os.PathLike[str]) -> None:
+        """Write the committed database to an SQLite file at ``target`` (which must not exist yet).
+
+        The file holds the ten tables of the archive format and nothing else,
+        so it can serve as an archive's ``db.sqlite3`` as it is.
+        """
+        database = self._database
+        path = Path(target)
+        if path.exists():
+            raise FileExistsError(f"{path} already exists")
+        with database.lock:
+            self._require_no_transaction("write_database()")
+            if database.session.in_transaction():
+                self._commit(database.session)
+            destination = sqlite3.connect(path)
+            try:
+                database.dbapi_connection.backup(destination)
+            finally:
+                destination.close()
 
     def _require_no_transaction(self, operation: str) -> None:
         if self._depth > 0:
