@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
-def median_seconds(work: Callable[[], object], *, repeat: int = 7, setup: Callable[[], object] | None = None) -> float:
+def median_seconds(
+    work: Callable[[], object], *, repeat: int = 7, setup: Callable[[], object] | None = None
+) -> float:
     """Median wall time of ``work()`` over ``repeat`` runs, each after an untimed ``setup()``."""
     times = []
     for _ in range(repeat):

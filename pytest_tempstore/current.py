@@ -19,7 +19,9 @@ _active: list[SqliteTempBackend] = []
 def current_store() -> SqliteTempBackend:
     """The running test's innermost store; ``LookupError`` when no store is in use."""
     if not _active:
-        raise LookupError("no tempstore is in use: request the `tempstore` fixture or mark the test with tempstore")
+        raise LookupError(
+            "no tempstore is in use: request the `tempstore` fixture or mark the test with tempstore"
+        )
     return _active[-1]
 
 

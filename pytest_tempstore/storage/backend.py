@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +37,13 @@ from ..sandbox import new_sandbox_folder
 from .collections import EntityCollectionsMixin
 from .database import Database, DatabaseSnapshot
 from .entity_types import EntityTypes
-from .models import DbNode, DbSetting, JsonColumn, utc_now
+from .models import DbNode, DbSetting, utc_now
 from .repository_metadata import referenced_keys
 from .rows import describe_values, missing_ids, row_spec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
     from sqlalchemy.orm import Session
 
 __all__ = ["SqliteTempBackend", "StoreSnapshot"]
@@ -71,26 +71,22 @@ class StoreSnapshot:
 
 
 def _entity_type(value: object) -> EntityTypes:
-    try:
+    if isinstance(value, str) and value in EntityTypes.__members__.values():
         return EntityTypes(value)
-    except ValueError:
-        valid = ", ".join(member.value for member in EntityTypes)
-        raise InputValidationError(f"unknown entity type {value!r}; valid types are: {valid}") from None
+    valid = ", ".join(member.value for member in EntityTypes)
+    raise InputValidationError(f"unknown entity type {value!r}; valid types are: {valid}")
 
 
 class _Resources:
     """What a store must release when it goes away; kept apart from the store so a finalizer can hold it."""
 
-    def __init__(self, database: Database, repository: SandboxShaRepositoryBackend, owned_folder: Path | None):
+    def __init__(self, database: Database, repository: SandboxShaRepositoryBackend) -> None:
         self.database = database
         self.repository = repository
-        self.owned_folder = owned_folder
 
     def release(self) -> None:
         self.database.close()
         self.repository.erase()
-        if self.owned_folder is not None:
-            shutil.rmtree(self.owned_folder, ignore_errors=True)
 
 
 class SqliteTempBackend(EntityCollectionsMixin):
@@ -130,7 +126,10 @@ class SqliteTempBackend(EntityCollectionsMixin):
         filepath: str | os.PathLike[str] | None = None,
     ) -> Profile:
         """A profile for a new store; it lives in memory and writes nothing to disk."""
-        config: dict[str, Any] = {"filepath": None if filepath is None else os.fspath(filepath), "debug": debug}
+        config: dict[str, Any] = {
+            "filepath": None if filepath is None else os.fspath(filepath),
+            "debug": debug,
+        }
         return Profile(
             name=name,
             default_user_email=default_user_email,
@@ -161,7 +160,9 @@ class SqliteTempBackend(EntityCollectionsMixin):
         cls.version_profile(profile)
         if not reset:
             return False
-        stores = [store for store in list(cls._open_stores) if store.profile == profile and not store.is_closed]
+        stores = [
+            store for store in list(cls._open_stores) if store.profile == profile and not store.is_closed
+        ]
         for store in stores:
             store._clear()
         return bool(stores)
@@ -187,7 +188,7 @@ class SqliteTempBackend(EntityCollectionsMixin):
         else:
             repository_folder = None
         database = Database(echo=debug)
-        self._resources = _Resources(database, SandboxShaRepositoryBackend(repository_folder), None)
+        self._resources = _Resources(database, SandboxShaRepositoryBackend(repository_folder))
         self._finalizer = weakref.finalize(self, self._resources.release)
         self._closed = False
         self._depth = 0
@@ -235,10 +236,14 @@ class SqliteTempBackend(EntityCollectionsMixin):
     def __str__(self) -> str:
         state = "closed" if self._closed else "open"
         folder = self._resources.repository.folder
-        return f"SqliteTemp storage [{state}], sandbox: {folder if folder is not None else '(not created yet)'}"
+        return (
+            f"SqliteTemp storage [{state}], sandbox: {folder if folder is not None else '(not created yet)'}"
+        )
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} profile={self._profile.name!r} [{'closed' if self._closed else 'open'}]>"
+        return (
+            f"<{type(self).__name__} profile={self._profile.name!r} [{'closed' if self._closed else 'open'}]>"
+        )
 
     def get_session(self) -> Session:
         """The store's SQLAlchemy session."""
@@ -333,7 +338,9 @@ class SqliteTempBackend(EntityCollectionsMixin):
             self._check_foreign_keys(connection, spec, values)
             start = connection.execute(f"SELECT COALESCE(MAX(id), 0) FROM {spec.table}").fetchone()[0] + 1
             ids = list(range(start, start + len(values)))
-            connection.executemany(spec.insert_sql(), [(pk, *row) for pk, row in zip(ids, values, strict=True)])
+            connection.executemany(
+                spec.insert_sql(), [(pk, *row) for pk, row in zip(ids, values, strict=True)]
+            )
         return ids
 
     def bulk_update(self, entity_type: EntityTypes | str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -407,7 +414,8 @@ class SqliteTempBackend(EntityCollectionsMixin):
             selection = "(SELECT value FROM json_each(?))"
             connection.execute(f"DELETE FROM db_dbgroup_dbnodes WHERE dbnode_id IN {selection}", payload)
             connection.execute(
-                f"DELETE FROM db_dblink WHERE input_id IN {selection} OR output_id IN {selection}", payload * 2
+                f"DELETE FROM db_dblink WHERE input_id IN {selection} OR output_id IN {selection}",
+                payload * 2,
             )
             connection.execute(f"DELETE FROM db_dbnode WHERE id IN {selection}", payload)
 
@@ -426,9 +434,11 @@ class SqliteTempBackend(EntityCollectionsMixin):
     ) -> None:
         """Store ``value`` under ``key``; ``ValueError`` if it exists and ``overwrite`` is false."""
         try:
-            JsonColumn().bind_processor(sa.dialects.sqlite.dialect())(value)  # type: ignore[misc]
+            json.dumps(value)
         except (TypeError, ValueError) as error:
-            raise IntegrityError(f"global variable {key!r}: the value is not JSON-serialisable: {error}") from None
+            raise IntegrityError(
+                f"global variable {key!r}: the value is not JSON-serialisable: {error}"
+            ) from None
         with self.transaction() as session:
             setting = session.execute(sa.select(DbSetting).where(DbSetting.key == key)).scalar_one_or_none()
             if setting is None:
@@ -471,7 +481,9 @@ class SqliteTempBackend(EntityCollectionsMixin):
                     "SELECT DISTINCT process_type FROM db_dbnode WHERE process_type IS NOT NULL "
                     "ORDER BY process_type"
                 )
-                first, last = session.execute(sa.select(sa.func.min(DbNode.ctime), sa.func.max(DbNode.ctime))).one()
+                first, last = session.execute(
+                    sa.select(sa.func.min(DbNode.ctime), sa.func.max(DbNode.ctime))
+                ).one()
                 entities["Nodes"]["first_created"] = first
                 entities["Nodes"]["last_created"] = last
         return {"entities": entities, "repository": self.get_repository().get_info(detailed)}
@@ -504,7 +516,9 @@ class SqliteTempBackend(EntityCollectionsMixin):
         report["repository"] = repository.maintain(dry_run=not remove, live=not remove, **kwargs)
         LOGGER.info(
             "maintain: %d unreferenced objects (%d removed), %d referenced objects missing",
-            len(unreferenced), len(report["removed"]), len(report["missing"]),
+            len(unreferenced),
+            len(report["removed"]),
+            len(report["missing"]),
         )
         return report
 

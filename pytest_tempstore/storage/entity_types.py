@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["EntityTypes"]
 
 
-class EntityTypes(str, Enum):
+class EntityTypes(StrEnum):
     """What ``bulk_insert``/``bulk_update`` and the query layer operate on."""
 
     AUTHINFO = "authinfo"

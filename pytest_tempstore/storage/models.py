@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import uuid as uuid_module
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import JSON as SqliteJSON
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .entity_types import EntityTypes
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
 
 __all__ = [
     "MODEL_BY_ENTITY_TYPE",

@@ -7,8 +7,10 @@ The format (from AiiDA): ``{}`` for a node without files; a folder is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = ["iter_file_keys", "referenced_keys"]
 
@@ -28,8 +30,7 @@ def referenced_keys(trees: Iterable[Mapping[str, Any] | str | None]) -> set[str]
     """The set of object keys referenced by any of the trees (JSON text is accepted too)."""
     keys: set[str] = set()
     for tree in trees:
-        if isinstance(tree, str):
-            tree = json.loads(tree)
-        if tree:
-            keys.update(iter_file_keys(tree))
+        parsed = json.loads(tree) if isinstance(tree, str) else tree
+        if parsed:
+            keys.update(iter_file_keys(parsed))
     return keys

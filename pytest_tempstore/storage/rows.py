@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..exceptions import IntegrityError
-from .entity_types import EntityTypes
 from .models import MODEL_BY_ENTITY_TYPE, utc_now
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .entity_types import EntityTypes
 
 __all__ = ["ForeignKey", "RowSpec", "describe_values", "missing_ids", "row_spec"]
 
-_DIALECT = sqlite.dialect()  # type: ignore[no-untyped-call]
+_DIALECT = sqlite.dialect()
 _NO_VALUE = object()
 
 Converter = Callable[[Any], Any] | None
@@ -100,12 +103,13 @@ class RowSpec:
 
     def _as_mapping(self, row: object, index: int) -> Mapping[str, Any]:
         if not isinstance(row, Mapping):
-            raise IntegrityError(
-                f"{self.entity_type.value}: row {index} is a {type(row).__name__}, not a dict of column values"
-            )
+            kind = type(row).__name__
+            raise IntegrityError(f"{self.entity_type.value}: row {index} is a {kind}, not a dict of values")
         return row
 
-    def _key_error(self, index: int, *, unknown: Iterable[str] = (), missing: Iterable[str] = ()) -> IntegrityError:
+    def _key_error(
+        self, index: int, *, unknown: Iterable[str] = (), missing: Iterable[str] = ()
+    ) -> IntegrityError:
         parts = []
         if unknown:
             parts.append(f"unknown keys {sorted(map(str, unknown))}")
@@ -122,7 +126,9 @@ class RowSpec:
                 return tuple(
                     [
                         value if convert is None else convert(value)
-                        for value, convert in zip(map(row.__getitem__, self.columns), self.converters, strict=True)
+                        for value, convert in zip(
+                            map(row.__getitem__, self.columns), self.converters, strict=True
+                        )
                     ]
                 )
             converted = []
