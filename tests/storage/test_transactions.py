@@ -1,0 +1,102 @@
+"""transaction(): savepoint nesting done right, where the reference commits too early."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_tempstore.exceptions import IntegrityError
+
+from .conftest import count, node_row
+
+
+class Boom(Exception):
+    pass
+
+
+def add_node(store) -> int:
+    (pk,) = store.bulk_insert("node", [node_row(store.default_user_id)])
+    return pk
+
+
+def test_outside_a_transaction_each_operation_commits(store):
+    add_node(store)
+    assert not store.in_transaction
+    assert count(store, "db_dbnode") == 1
+
+
+def test_in_transaction_is_true_only_inside(store):
+    assert not store.in_transaction
+    with store.transaction():
+        assert store.in_transaction
+        with store.transaction():
+            assert store.in_transaction
+        assert store.in_transaction
+    assert not store.in_transaction
+
+
+def test_a_failing_block_leaves_nothing(store):
+    with pytest.raises(Boom), store.transaction():
+        add_node(store)
+        raise Boom
+    assert count(store, "db_dbnode") == 0
+
+
+def test_a_failing_inner_block_rolls_back_only_itself(store):
+    with store.transaction():
+        add_node(store)
+        with pytest.raises(Boom), store.transaction():
+            add_node(store)
+            raise Boom
+        add_node(store)
+    assert count(store, "db_dbnode") == 2
+
+
+def test_a_successful_inner_block_commits_nothing_before_the_outer_block_ends(store):
+    with pytest.raises(Boom), store.transaction():
+        with store.transaction():
+            add_node(store)
+        # The inner block ended well; an error now must still undo its work.
+        raise Boom
+    assert count(store, "db_dbnode") == 0
+
+
+def test_deep_nesting_keeps_the_rules_at_every_level(store):
+    with store.transaction():
+        add_node(store)
+        with store.transaction():
+            add_node(store)
+            with pytest.raises(Boom), store.transaction():
+                add_node(store)
+                with store.transaction():
+                    add_node(store)
+                raise Boom
+            add_node(store)
+    assert count(store, "db_dbnode") == 3
+
+
+def test_the_transaction_yields_the_store_session(store):
+    with store.transaction() as session:
+        assert session is store.get_session()
+
+
+def test_session_work_outside_a_transaction_is_committed_by_the_next_one(store):
+    session = store.get_session()
+    session.connection().exec_driver_sql(
+        "INSERT INTO db_dbsetting (key, val, description, time) VALUES ('k', '1', '', '2024-01-01 00:00:00')"
+    )
+    with store.transaction():
+        pass
+    assert store.get_global_variable("k") == 1
+
+
+def test_a_deferred_foreign_key_violation_fails_the_commit_with_our_error(store):
+    (pk,) = store.bulk_insert("node", [node_row(store.default_user_id)])
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"), store.transaction() as session:
+        # Raw SQL that bypasses our checks: only SQLite's deferred check at commit catches it.
+        session.connection().exec_driver_sql(
+            f"INSERT INTO db_dblink (input_id, output_id, label, type) VALUES ({pk}, 999, 'x', 'create')"
+        )
+    assert count(store, "db_dblink") == 0
+    # The store is still usable after the failed commit.
+    add_node(store)
+    assert count(store, "db_dbnode") == 2
