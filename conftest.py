@@ -1,3 +1,33 @@
-"""Root conftest: makes pytest's own ``pytester`` fixture available to the project's tests."""
+"""Root conftest of the project's own tests.
+
+aiida-core is the reference in interoperability tests. It writes its
+configuration folder as soon as it is imported, so ``AIIDA_PATH`` points into a
+private temporary folder before any test module imports it, and that folder is
+removed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
 
 pytest_plugins = ["pytester"]
+
+_aiida_path_key = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "AIIDA_PATH" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="tempstore-tests-aiida-")
+        os.environ["AIIDA_PATH"] = folder
+        config.stash[_aiida_path_key] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_aiida_path_key, None)
+    if folder is not None:
+        del os.environ["AIIDA_PATH"]
+        shutil.rmtree(folder, ignore_errors=True)
