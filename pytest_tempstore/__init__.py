@@ -16,13 +16,23 @@ if TYPE_CHECKING:
     from .profile import Profile
     from .repository import SandboxShaRepositoryBackend
     from .storage.backend import SqliteTempBackend
+    from .storage.entities import AuthInfo, Comment, Computer, Group, Log, Node, User
     from .storage.entity_types import EntityTypes
+    from .storage.querybuilder import QueryBuilder
 
 __all__ = [
+    "AuthInfo",
+    "Comment",
+    "Computer",
     "EntityTypes",
+    "Group",
+    "Log",
+    "Node",
     "Profile",
+    "QueryBuilder",
     "SandboxShaRepositoryBackend",
     "SqliteTempBackend",
+    "User",
     "current_store",
     "exceptions",
 ]
@@ -32,8 +42,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "EntityTypes": ".storage.entity_types",
     "Profile": ".profile",
+    "QueryBuilder": ".storage.querybuilder",
     "SandboxShaRepositoryBackend": ".repository",
     "SqliteTempBackend": ".storage.backend",
+    **dict.fromkeys(("AuthInfo", "Comment", "Computer", "Group", "Log", "Node", "User"), ".storage.entities"),
 }
 
 

@@ -10,6 +10,7 @@ exception that fits, so code written against the builtins keeps working::
     ├── IntegrityError (ValueError)              rows break the schema or its constraints
     ├── NotExistent (KeyError)                   no entity, row or key matches
     ├── MultipleObjectsError (LookupError)       more than one entity matches
+    ├── ModificationNotAllowed (TypeError)       stored, immutable state was changed
     ├── UnreachableStorage (OSError)             the store's folder or database cannot be reached
     ├── CorruptStorage (RuntimeError)            stored content no longer matches its key
     ├── IncompatibleStorageSchema (ValueError)   a schema version this package does not know
@@ -26,6 +27,7 @@ __all__ = [
     "IncompatibleStorageSchema",
     "InputValidationError",
     "IntegrityError",
+    "ModificationNotAllowed",
     "MultipleObjectsError",
     "NotExistent",
     "StorageBusy",
@@ -65,6 +67,10 @@ class NotExistent(TempStoreError, KeyError):
 
 class MultipleObjectsError(TempStoreError, LookupError):
     """More than one entity matches where exactly one was expected."""
+
+
+class ModificationNotAllowed(TempStoreError, TypeError):
+    """A change to something that is immutable once stored, e.g. the attributes of a stored data node."""
 
 
 class UnreachableStorage(TempStoreError, OSError):

@@ -12,6 +12,14 @@ import pytest_tempstore
 from pytest_tempstore import exceptions
 
 CONTRACT_NAMES = {
+    "QueryBuilder",
+    "Node",
+    "User",
+    "Computer",
+    "AuthInfo",
+    "Group",
+    "Comment",
+    "Log",
     "SqliteTempBackend",
     "SandboxShaRepositoryBackend",
     "Profile",

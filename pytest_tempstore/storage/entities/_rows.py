@@ -1,0 +1,93 @@
+"""Single-row reads and writes on a store's tables, each in its own (possibly nested) transaction.
+
+Entities keep nothing but their primary key once stored and read every value
+through these helpers, so two handles on one row, ``bulk_update`` and
+``restore()`` can never leave an entity showing stale values.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ...exceptions import IntegrityError, NotExistent
+from ..rows import row_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from sqlalchemy.orm import Session
+
+    from ..backend import SqliteTempBackend
+    from ..entity_types import EntityTypes
+    from ..models import Base
+
+__all__ = ["delete_row", "fetch_values", "insert_row", "table_of", "update_row"]
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The Core table of a model (column names are the database's, e.g. ``metadata``)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+def fetch_values(
+    backend: SqliteTempBackend, table: sa.Table, pk: int, columns: Sequence[str]
+) -> tuple[Any, ...]:
+    """The values of ``columns`` in the row ``pk``; ``NotExistent`` when the row is gone."""
+    statement = sa.select(*(table.c[name] for name in columns)).where(table.c.id == pk)
+    with backend.transaction() as session:
+        row = session.execute(statement).first()
+    if row is None:
+        raise NotExistent(f"no {table.name} row with id {pk} (it was deleted or the store was cleared)")
+    return tuple(row)
+
+
+@functools.cache
+def _insert_sql(entity_type: EntityTypes) -> str:
+    spec = row_spec(entity_type)
+    return (
+        f"INSERT INTO {spec.table} ({', '.join(f'{name!r}' for name in spec.columns)}) "
+        f"VALUES ({', '.join('?' * len(spec.columns))})"
+    )
+
+
+def insert_row(session: Session, entity_type: EntityTypes, values: Mapping[str, Any]) -> int:
+    """Insert one row (column defaults fill the rest) in the session's transaction; return its id.
+
+    The row goes through the driver directly, converted by the same rules as
+    ``bulk_insert``: a new entity costs one statement, not an ORM flush.
+    """
+    spec = row_spec(entity_type)
+    (converted,) = spec.insert_values([values], allow_defaults=True)
+    connection = session.connection().connection.dbapi_connection
+    assert connection is not None
+    try:
+        cursor = connection.execute(_insert_sql(entity_type), converted)
+    except sqlite3.DatabaseError as error:
+        raise IntegrityError(f"{entity_type.value}: {error}") from None
+    if session.identity_map:
+        # Raw writes bypass the ORM: objects it caches may now be stale.
+        session.expire_all()
+    assert cursor.lastrowid is not None
+    return int(cursor.lastrowid)
+
+
+def update_row(backend: SqliteTempBackend, table: sa.Table, pk: int, values: Mapping[str, Any]) -> None:
+    """Change columns of the row ``pk`` (``mtime`` is bumped where the table has one)."""
+    with backend.transaction() as session:
+        result = session.execute(sa.update(table).where(table.c.id == pk).values(dict(values)))
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotExistent(f"no {table.name} row with id {pk} (it was deleted or the store was cleared)")
+
+
+def delete_row(backend: SqliteTempBackend, table: sa.Table, pk: int) -> None:
+    """Delete the row ``pk``; ``NotExistent`` when there is none."""
+    with backend.transaction() as session:
+        result = session.execute(sa.delete(table).where(table.c.id == pk))
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotExistent(f"no {table.name} row with id {pk}")

@@ -1,0 +1,250 @@
+"""Users, computers, and the authorisation that ties a user to a computer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ...exceptions import InputValidationError, NotExistent
+from ..entity_types import EntityTypes
+from ..models import DbAuthInfo, DbComputer, DbUser
+from ._json import clean_json
+from .base import Entity, EntityCollection
+
+if TYPE_CHECKING:
+    from ..backend import SqliteTempBackend
+
+__all__ = ["AuthInfo", "Computer", "User", "UserCollection"]
+
+
+class User(Entity):
+    """A person who owns nodes, groups and comments; identified by email."""
+
+    entity_type: ClassVar[EntityTypes] = EntityTypes.USER
+    model = DbUser
+
+    def __init__(
+        self,
+        backend: SqliteTempBackend,
+        email: str,
+        first_name: str = "",
+        last_name: str = "",
+        institution: str = "",
+    ) -> None:
+        if not isinstance(email, str) or not email:
+            raise InputValidationError(f"a user needs a non-empty email, not {email!r}")
+        super().__init__(
+            backend,
+            {"email": email, "first_name": first_name, "last_name": last_name, "institution": institution},
+        )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r}>" if self.is_stored else f"<User {self._values['email']!r} unstored>"
+
+    @property
+    def email(self) -> str:
+        """The user's email (unique in a store)."""
+        return str(self._get("email"))
+
+    @email.setter
+    def email(self, value: str) -> None:
+        self._set(email=value)
+
+    @property
+    def first_name(self) -> str:
+        """First name."""
+        return str(self._get("first_name"))
+
+    @first_name.setter
+    def first_name(self, value: str) -> None:
+        self._set(first_name=value)
+
+    @property
+    def last_name(self) -> str:
+        """Last name."""
+        return str(self._get("last_name"))
+
+    @last_name.setter
+    def last_name(self, value: str) -> None:
+        self._set(last_name=value)
+
+    @property
+    def institution(self) -> str:
+        """Institution."""
+        return str(self._get("institution"))
+
+    @institution.setter
+    def institution(self, value: str) -> None:
+        self._set(institution=value)
+
+
+class UserCollection(EntityCollection[User]):
+    """The users of a store."""
+
+    def get_or_create(self, email: str, **fields: str) -> tuple[bool, User]:
+        """``(created, user)``: the stored user with ``email``, storing a new one if there is none."""
+        try:
+            return False, self.get(email=email)
+        except NotExistent:
+            return True, self.create(email, **fields).store()
+
+
+class Computer(Entity):
+    """A machine that runs calculations; identified by its unique label."""
+
+    entity_type: ClassVar[EntityTypes] = EntityTypes.COMPUTER
+    model = DbComputer
+
+    def __init__(
+        self,
+        backend: SqliteTempBackend,
+        label: str,
+        *,
+        hostname: str = "",
+        description: str = "",
+        scheduler_type: str = "",
+        transport_type: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(label, str) or not label:
+            raise InputValidationError(f"a computer needs a non-empty label, not {label!r}")
+        super().__init__(
+            backend,
+            {
+                "label": label,
+                "hostname": hostname,
+                "description": description,
+                "scheduler_type": scheduler_type,
+                "transport_type": transport_type,
+                "metadata": clean_json(metadata or {}, "computer metadata"),
+            },
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Computer {self.label!r}>"
+            if self.is_stored
+            else f"<Computer {self._values['label']!r} unstored>"
+        )
+
+    @property
+    def uuid(self) -> str | None:
+        """The UUID (assigned when stored)."""
+        value = self._get("uuid")
+        return None if value is None else str(value)
+
+    @property
+    def label(self) -> str:
+        """The unique label."""
+        return str(self._get("label"))
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._set(label=value)
+
+    @property
+    def hostname(self) -> str:
+        """Host name."""
+        return str(self._get("hostname"))
+
+    @hostname.setter
+    def hostname(self, value: str) -> None:
+        self._set(hostname=value)
+
+    @property
+    def description(self) -> str:
+        """Description."""
+        return str(self._get("description"))
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._set(description=value)
+
+    @property
+    def scheduler_type(self) -> str:
+        """Entry point name of the scheduler plugin."""
+        return str(self._get("scheduler_type"))
+
+    @property
+    def transport_type(self) -> str:
+        """Entry point name of the transport plugin."""
+        return str(self._get("transport_type"))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the metadata; assign a new dict to change it."""
+        return dict(self._get("metadata") or {})
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._set(metadata=clean_json(value, "computer metadata"))
+
+    def get_authinfo(self, user: User) -> AuthInfo:
+        """The stored authorisation of ``user`` on this computer; ``NotExistent`` when there is none."""
+        pk = self._require_stored("looking up its authinfos")
+        return self._backend.authinfos.get(dbcomputer_id=pk, aiidauser_id=user._require_stored("lookups"))
+
+
+class AuthInfo(Entity):
+    """The authorisation of a user on a computer (one per pair)."""
+
+    entity_type: ClassVar[EntityTypes] = EntityTypes.AUTHINFO
+    model = DbAuthInfo
+
+    def __init__(
+        self,
+        backend: SqliteTempBackend,
+        computer: Computer,
+        user: User | None = None,
+        *,
+        enabled: bool = True,
+        auth_params: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        user = backend.default_user if user is None else user
+        super().__init__(
+            backend,
+            {
+                "dbcomputer_id": computer._require_stored("it gets an authinfo"),
+                "aiidauser_id": user._require_stored("it gets an authinfo"),
+                "enabled": bool(enabled),
+                "auth_params": clean_json(auth_params or {}, "authinfo auth_params"),
+                "metadata": clean_json(metadata or {}, "authinfo metadata"),
+            },
+        )
+
+    @property
+    def computer(self) -> Computer:
+        """The computer."""
+        return Computer.from_pk(self._backend, int(self._get("dbcomputer_id")))
+
+    @property
+    def user(self) -> User:
+        """The user."""
+        return User.from_pk(self._backend, int(self._get("aiidauser_id")))
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the authorisation may be used."""
+        return bool(self._get("enabled"))
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._set(enabled=bool(value))
+
+    @property
+    def auth_params(self) -> dict[str, Any]:
+        """A copy of the authentication parameters; assign a new dict to change them."""
+        return dict(self._get("auth_params") or {})
+
+    @auth_params.setter
+    def auth_params(self, value: dict[str, Any]) -> None:
+        self._set(auth_params=clean_json(value, "authinfo auth_params"))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the metadata; assign a new dict to change it."""
+        return dict(self._get("metadata") or {})
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._set(metadata=clean_json(value, "authinfo metadata"))
