@@ -16,6 +16,8 @@ exception that fits, so code written against the builtins keeps working::
     ├── IncompatibleStorageSchema (ValueError)   a schema version this package does not know
     ├── StorageMigrationError (RuntimeError)     a migration that cannot be carried out
     └── ArchiveError (ValueError)                an archive that cannot be read or written
+        └── IncompatibleArchiveVersion           an archive version this package does not read
+                                                 (also an IncompatibleStorageSchema)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "ArchiveError",
     "ClosedStorage",
     "CorruptStorage",
+    "IncompatibleArchiveVersion",
     "IncompatibleStorageSchema",
     "InputValidationError",
     "IntegrityError",
@@ -91,3 +94,7 @@ class StorageMigrationError(TempStoreError, RuntimeError):
 
 class ArchiveError(TempStoreError, ValueError):
     """An archive that cannot be read or written: missing, malformed, hostile or of an unknown version."""
+
+
+class IncompatibleArchiveVersion(ArchiveError, IncompatibleStorageSchema):
+    """An archive whose ``export_version`` this package does not read (an old ``0.x`` or unknown one)."""
