@@ -1,0 +1,185 @@
+"""Plugin benchmarks: what the fixtures and the plugin itself cost a test suite.
+
+    python benchmarks/bench_plugin.py [--quick]
+
+- a generated suite of N tests, each requesting ``tempstore``, against the same
+  suite without it, in one pytest process each: setup + teardown overhead per
+  test (target: at most 1 ms);
+- the same with a seeded state of 1,000 nodes and 100 repository objects, via
+  ``@pytest.mark.tempstore(seed=...)`` (target: at most 2 ms per test);
+- pytest's startup for a run where no test uses a store, with the plugin against
+  ``-p no:tempstore``: median of 20 runs each (target: at most 5 ms slower).
+
+Per-test figures are steady state: the clock starts at the second test, after
+the first store (and SQLAlchemy) has loaded. They are CPU time of the pytest
+process (``time.process_time``), which a busy shared machine disturbs far less
+than wall time; startup is wall time of whole processes. Every run leaves out hypothesis's
+plugin, which is installed in the development environment and adds seconds of
+import noise that has nothing to do with this plugin. Exits non-zero when a
+target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+# Run as a script from anywhere: _common sits beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Row, print_table
+
+MS = 1e3
+
+# Times every test of the run (CPU time of the process); written to the file named by TIMINGS.
+CONFTEST = """
+import json
+import os
+import time
+
+import pytest
+
+_starts = []
+_end = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    _starts.append(time.process_time())
+    try:
+        return (yield)
+    finally:
+        _end[:] = [time.process_time()]
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["TIMINGS"], "w") as output:
+        json.dump({"starts": _starts, "end": _end[0] if _end else None}, output)
+"""
+
+SEED = """
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+
+def seed(store):
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    store.bulk_insert(
+        "node",
+        [
+            {"node_type": "data.core.int.Int.", "label": f"n{number}", "attributes": {"value": number},
+             "ctime": now, "mtime": now, "user_id": store.default_user_id}
+            for number in range(1000)
+        ],
+        allow_defaults=True,
+    )
+    repository = store.get_repository()
+    for number in range(100):
+        repository.put_object_from_filelike(io.BytesIO(f"object {number}".encode() * 64))
+
+
+pytestmark = pytest.mark.tempstore(seed=seed)
+"""
+
+
+def write_suite(folder: Path, tests: int, *, argument: str, header: str = "") -> None:
+    folder.mkdir(parents=True)
+    (folder / "conftest.py").write_text(CONFTEST)
+    body = "\n\n".join(f"def test_{number}({argument}):\n    pass" for number in range(tests))
+    (folder / "test_suite.py").write_text(textwrap.dedent(header) + "\n\n" + body + "\n")
+
+
+def pytest_command(folder: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", str(folder), "-q",
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        f"--basetemp={folder / 'basetemp'}", "--rootdir", str(folder), *extra,
+    ]  # fmt: skip
+
+
+def seconds_per_test(folder: Path) -> float:
+    """Run the suite in ``folder`` in one pytest process; seconds per test from the second one on."""
+    timings = folder / "timings.json"
+    subprocess.run(
+        pytest_command(folder), check=True, capture_output=True, env={**os.environ, "TIMINGS": str(timings)}
+    )
+    data = json.loads(timings.read_text())
+    starts = data["starts"]
+    return float((data["end"] - starts[1]) / (len(starts) - 1))
+
+
+def suite_overhead(
+    root: Path, tests: int, repeat: int, *, name: str, header: str = ""
+) -> tuple[float, float]:
+    """Median seconds per test of the suite with ``tempstore`` and without it."""
+    with_store = root / f"{name}-with"
+    without = root / f"{name}-without"
+    write_suite(with_store, tests, argument="tempstore", header=header)
+    write_suite(without, tests, argument="", header="")
+    ours, baseline = [], []
+    for _ in range(repeat):
+        ours.append(seconds_per_test(with_store))
+        baseline.append(seconds_per_test(without))
+    return statistics.median(ours), statistics.median(baseline)
+
+
+def startup(root: Path, runs: int) -> tuple[float, float]:
+    """Median wall time of a run of one test that uses no store: with the plugin, and with it off."""
+    folder = root / "startup"
+    folder.mkdir()
+    (folder / "test_plain.py").write_text("def test_plain():\n    pass\n")
+    with_plugin, without = [], []
+    for _ in range(runs):
+        # Interleaved, so that drift in the machine's speed hits both alike.
+        for extra, times in (((), with_plugin), (("-p", "no:tempstore"), without)):
+            start = time.perf_counter()
+            subprocess.run(pytest_command(folder, *extra), check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return statistics.median(with_plugin), statistics.median(without)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer tests and runs, for a smoke check")
+    options = parser.parse_args()
+    tests, repeat, runs = (100, 1, 5) if options.quick else (500, 3, 20)
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-plugin-") as work:
+        root = Path(work)
+        ours, baseline = suite_overhead(root, tests, repeat, name="empty")
+        overhead = (ours - baseline) * MS
+        rows.append(
+            Row(f"{tests} tests with tempstore, per test (ms)", ours * MS, baseline * MS, "ms",
+                f"overhead {overhead:.3f} ms <= 1 ms", overhead <= 1.0)
+        )  # fmt: skip
+        ours, baseline = suite_overhead(root, tests, repeat, name="seeded", header=SEED)
+        overhead = (ours - baseline) * MS
+        rows.append(
+            Row(f"{tests} tests, seeded 1,000 nodes + 100 objects (ms)", ours * MS, baseline * MS, "ms",
+                f"overhead {overhead:.3f} ms <= 2 ms", overhead <= 2.0)
+        )  # fmt: skip
+        ours, baseline = startup(root, runs)
+        slower = (ours - baseline) * MS
+        rows.append(
+            Row(f"startup, no test uses a store, median of {runs} (ms)", ours * MS, baseline * MS, "ms",
+                f"slower by {slower:.1f} ms <= 5 ms", slower <= 5.0)
+        )  # fmt: skip
+    met = print_table(
+        "pytest plugin (baseline: the same suite without tempstore / with -p no:tempstore)", rows
+    )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The plugin's fixtures. Cheap to import: the storage code loads when a store is first needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+from .current import activate, deactivate
+from .marker import StoreSettings
+from .stash import FUNCTION_STORE_KEY, KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY, WIDE_STORES_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .registry import StoreRegistry
+    from .storage.backend import SqliteTempBackend
+
+__all__ = [
+    "TempStoreFactory",
+    "tempstore",
+    "tempstore_factory",
+    "tempstore_module",
+    "tempstore_session",
+]
+
+#: The fixtures that hand out stores; a test using any of them carries the tempstore marker.
+STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session", "tempstore_factory"})
+#: The fixtures whose stores outlive a test; a test using them gets ``_tempstore_wide_stores``.
+WIDE_STORE_FIXTURES = ("tempstore_session", "tempstore_module")
+
+_DEFAULT_SETTINGS = StoreSettings()
+
+
+class TempStoreFactory(Protocol):
+    """The type of the ``tempstore_factory`` fixture, for annotations."""
+
+    def __call__(
+        self, *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
+    ) -> SqliteTempBackend:
+        """A new store; see ``tempstore_factory``."""
+        ...
+
+
+@pytest.fixture(scope="session")
+def _tempstore_registry(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> StoreRegistry:
+    """The process's store registry, made when a test first needs a store; folders from tmp_path_factory."""
+    from .registry import StoreRegistry  # noqa: PLC0415 - not loaded by runs that use no store
+
+    registry = pytestconfig.stash.get(REGISTRY_KEY, None)
+    if registry is None:
+        worker_id = getattr(pytestconfig, "workerinput", {}).get("workerid")
+        registry = StoreRegistry(pytestconfig.stash[KEEP_SETTING_KEY].policy, worker_id)
+        pytestconfig.stash[REGISTRY_KEY] = registry
+    registry.bind(tmp_path_factory)
+    return registry
+
+
+@pytest.fixture
+def tempstore(
+    request: pytest.FixtureRequest, _tempstore_registry: StoreRegistry
+) -> Iterator[SqliteTempBackend]:
+    """An AiiDA provenance store of this test's own: empty but for the default user, or seeded by the marker.
+
+    The store (a ``SqliteTempBackend``) never sees another test's data and is
+    ``current_store()`` while the test runs. Configure it with
+    ``@pytest.mark.tempstore(archive=..., seed=..., default_user_email=..., keep=...)``
+    on the test, its class or its module. Each starting state is built once per
+    process and restored before every test, which costs about a millisecond.
+    """
+    settings = request.node.stash.get(SETTINGS_KEY, _DEFAULT_SETTINGS)
+    store = _tempstore_registry.function_store(settings)
+    request.node.stash[FUNCTION_STORE_KEY] = store
+    activate(store)
+    yield store
+    deactivate(store)
+
+
+@pytest.fixture(scope="module")
+def tempstore_module(
+    request: pytest.FixtureRequest, _tempstore_registry: StoreRegistry
+) -> Iterator[SqliteTempBackend]:
+    """An AiiDA provenance store shared by the tests of one module, emptied when the module ends.
+
+    Tests see each other's data, in the order they run. At the module's end the
+    store is kept if ``--tempstore-keep`` asks for it (``failed``: when a test
+    using it failed), then emptied with ``_clear()``. The marker does not
+    configure it.
+    """
+    store = _tempstore_registry.module_store()
+    yield store
+    _tempstore_registry.finish_wide_store(store, f"{request.node.nodeid}::tempstore_module")
+
+
+@pytest.fixture(scope="session")
+def tempstore_session(_tempstore_registry: StoreRegistry) -> Iterator[SqliteTempBackend]:
+    """An AiiDA provenance store shared by every test of the run (one per xdist worker).
+
+    It is kept at the session's end if ``--tempstore-keep`` asks for it
+    (``failed``: when a test using it failed), then emptied and closed. The
+    marker does not configure it.
+    """
+    store = _tempstore_registry.new_store("session")
+    yield store
+    _tempstore_registry.finish_wide_store(store, "tempstore_session")
+    _tempstore_registry.release(store)
+
+
+@pytest.fixture(scope="session")
+def tempstore_factory(_tempstore_registry: StoreRegistry) -> Iterator[TempStoreFactory]:
+    """Make extra AiiDA provenance stores: ``tempstore_factory(**create_profile_kwargs, archive=None)``.
+
+    Keyword arguments go to ``SqliteTempBackend.create_profile`` (``name``,
+    ``default_user_email``, ``options``, ``debug``, ``filepath``); ``archive``
+    is imported into the new store (a relative path is taken from the current
+    working directory). Without ``filepath`` the store's folder comes from
+    ``tmp_path_factory``. Every store made is closed at the session's end; these
+    stores are never ``current_store()`` and never kept.
+    """
+    made: list[SqliteTempBackend] = []
+
+    def make(
+        *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
+    ) -> SqliteTempBackend:
+        store = _tempstore_registry.new_store("factory", **create_profile_kwargs)
+        made.append(store)
+        if archive is not None:
+            from .seeding import import_seed_archive  # noqa: PLC0415 - loaded only when an archive is used
+
+            import_seed_archive(store, Path(os.fspath(archive)).absolute())
+        return store
+
+    yield make
+    for store in made:
+        _tempstore_registry.release(store)
+
+
+@pytest.fixture
+def _tempstore_wide_stores(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Make the session and module stores a test uses ``current_store()`` while it runs."""
+    stores = [request.getfixturevalue(name) for name in WIDE_STORE_FIXTURES if name in request.fixturenames]
+    request.node.stash[WIDE_STORES_KEY] = stores
+    for store in stores:
+        activate(store)
+    yield
+    for store in reversed(stores):
+        deactivate(store)

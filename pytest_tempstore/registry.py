@@ -1,0 +1,218 @@
+"""Every store the plugin makes in one test process: where it lives, when it is reused, and its end.
+
+Function-scoped stores are not built per test. For each distinct starting state
+(archive, seed, default user email) the registry builds a hidden *template*
+store once, takes a snapshot of it, and hands tests a *working* store that is
+restored from that snapshot at every test's setup. The template is never given
+to a test, so a test that closes or wrecks its store cannot spoil the snapshot:
+the next test simply gets a new working store restored from it.
+
+Folders come from pytest's ``tmp_path_factory`` and are removed as the stores
+close, so nothing but kept stores remains after a run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import StorageBusy
+from .keep import KEEP_ERROR_PROPERTY, KEPT_FOLDER, USER_PROPERTY, KeepPolicy, should_keep, write_kept_store
+from .seeding import seed_store
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+    from .marker import StoreSettings
+    from .storage.backend import SqliteTempBackend, StoreSnapshot
+
+__all__ = ["StoreRegistry"]
+
+
+@dataclass
+class _StartingState:
+    """A starting state for function-scoped stores: its template, snapshot and current working store."""
+
+    template: SqliteTempBackend
+    snapshot: StoreSnapshot
+    working: SqliteTempBackend | None = None
+
+
+class StoreRegistry:
+    """The stores of one test process, from creation to close."""
+
+    def __init__(self, keep_policy: KeepPolicy, worker_id: str | None = None) -> None:
+        self.keep_policy = keep_policy
+        #: The xdist worker this process is (``gw0``, ...), or ``None``.
+        self.worker_id = worker_id
+        self._tmp_path_factory: pytest.TempPathFactory | None = None
+        #: Every open store we made, with the folder we own for it (``None`` for a caller's folder).
+        self._folders: dict[SqliteTempBackend, Path | None] = {}
+        self._states: dict[tuple[Any, ...], _StartingState] = {}
+        self._module_store: SqliteTempBackend | None = None
+        self._failed: set[int] = set()
+        self._folder_count = 0
+        #: ``(property, value)`` pairs about kept stores not yet attached to a test report.
+        self.pending: list[tuple[str, str]] = []
+
+    def bind(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """Take folders from ``tmp_path_factory`` from now on."""
+        self._tmp_path_factory = tmp_path_factory
+
+    @property
+    def _factory(self) -> pytest.TempPathFactory:
+        if self._tmp_path_factory is None:
+            raise RuntimeError("the tempstore registry is used before the session fixture bound it")
+        return self._tmp_path_factory
+
+    # ------------------------------------------------------------------ making and closing stores
+
+    def new_store(self, kind: str, *, filepath: Any = None, **profile_kwargs: Any) -> SqliteTempBackend:
+        """A new store in a folder of its own under pytest's base temporary folder.
+
+        ``kind`` names the folder (``tempstore-<kind>-<n>``). With an explicit
+        ``filepath`` the caller owns that folder and it is not removed.
+        """
+        from .storage.backend import SqliteTempBackend  # noqa: PLC0415 - SQLAlchemy loads on first use
+
+        owned = self._new_folder(kind) if filepath is None else None
+        try:
+            profile = SqliteTempBackend.create_profile(
+                filepath=owned if filepath is None else filepath, **profile_kwargs
+            )
+            store = SqliteTempBackend(profile)
+        except BaseException:
+            if owned is not None:
+                shutil.rmtree(owned, ignore_errors=True)
+            raise
+        self._folders[store] = owned
+        return store
+
+    def _new_folder(self, kind: str) -> Path:
+        # Named by our own counter: pytest's numbered folders would leave a "-current" symlink behind.
+        while True:
+            self._folder_count += 1
+            try:
+                return self._factory.mktemp(f"tempstore-{kind}-{self._folder_count}", numbered=False)
+            except FileExistsError:
+                continue
+
+    def release(self, store: SqliteTempBackend) -> None:
+        """Close ``store`` and remove the folder we made for it."""
+        owned = self._folders.pop(store, None)
+        self._failed.discard(id(store))
+        store.close()
+        if owned is not None:
+            shutil.rmtree(owned, ignore_errors=True)
+
+    def close_all(self) -> None:
+        """Close every store made here; run at the end of the session, also after an interruption."""
+        self._states.clear()
+        self._module_store = None
+        for store in list(self._folders):
+            self.release(store)
+
+    # ------------------------------------------------------------------ function scope
+
+    def function_store(self, settings: StoreSettings) -> SqliteTempBackend:
+        """A store in the starting state ``settings`` ask for, restored afresh for this test."""
+        key = settings.seed_key
+        state = self._states.get(key)
+        if state is None:
+            state = self._build_starting_state(settings)
+            self._states[key] = state
+        store = state.working
+        if store is None or store.is_closed:
+            store = self._new_working_store(state, settings)
+        try:
+            store.restore(state.snapshot)
+        except StorageBusy:
+            # The last test left a transaction open on it: start over with a new store.
+            store = self._new_working_store(state, settings)
+            store.restore(state.snapshot)
+        return store
+
+    def _build_starting_state(self, settings: StoreSettings) -> _StartingState:
+        template = self.new_store("template", **_profile_kwargs(settings))
+        try:
+            seed_store(template, settings.archive, settings.seed)
+            snapshot = template.snapshot()
+        except BaseException:
+            self.release(template)
+            raise
+        return _StartingState(template, snapshot)
+
+    def _new_working_store(self, state: _StartingState, settings: StoreSettings) -> SqliteTempBackend:
+        if state.working is not None:
+            self.release(state.working)
+            state.working = None
+        state.working = self.new_store("function", **_profile_kwargs(settings))
+        return state.working
+
+    # ------------------------------------------------------------------ module and session scope
+
+    def module_store(self) -> SqliteTempBackend:
+        """The store for the current module: one per process, emptied between modules."""
+        store = self._module_store
+        if store is None or store.is_closed:
+            if store is not None:
+                self.release(store)
+            store = self._module_store = self.new_store("module")
+        return store
+
+    def note_failure(self, store: SqliteTempBackend) -> None:
+        """Remember that a test using the module or session ``store`` failed."""
+        self._failed.add(id(store))
+
+    def finish_wide_store(self, store: SqliteTempBackend, label: str) -> None:
+        """End a module's or the session's use of ``store``: keep it if asked, then empty it."""
+        failed = id(store) in self._failed
+        self._failed.discard(id(store))
+        if store.is_closed:
+            return
+        if should_keep(self.keep_policy, failed):
+            # Several workers may each have a store for the same module, and each has a session store.
+            self.keep(store, label if self.worker_id is None else f"{label}-{self.worker_id}")
+        try:
+            store._clear()
+        except StorageBusy:
+            # A test left a transaction open on it; a new store replaces it where needed.
+            self.release(store)
+
+    # ------------------------------------------------------------------ keeping
+
+    def keep(self, store: SqliteTempBackend, label: str) -> None:
+        """Write ``store`` to the kept folder named after ``label``; note the outcome in ``pending``.
+
+        A store that cannot be written is reported rather than failing the run.
+        """
+        if store.is_closed:
+            self.pending.append((KEEP_ERROR_PROPERTY, f"{label}: the store was closed by the test"))
+            return
+        try:
+            folder = write_kept_store(store, self.kept_root(), label)
+        except Exception as error:  # reported in the summary; the run goes on
+            self.pending.append((KEEP_ERROR_PROPERTY, f"{label}: {type(error).__name__}: {error}"))
+        else:
+            self.pending.append((USER_PROPERTY, str(folder)))
+
+    def kept_root(self) -> Path:
+        """``<basetemp>/tempstore-kept``; for an xdist worker, in the run's base folder, not the worker's."""
+        basetemp = self._factory.getbasetemp()
+        if self.worker_id is not None and basetemp.name == f"popen-{self.worker_id}":
+            basetemp = basetemp.parent
+        return basetemp / KEPT_FOLDER
+
+    def drain_pending(self) -> list[tuple[str, str]]:
+        """Take the notes about kept stores that no report carries yet."""
+        pending, self.pending = self.pending, []
+        return pending
+
+
+def _profile_kwargs(settings: StoreSettings) -> dict[str, Any]:
+    if settings.default_user_email is None:
+        return {}
+    return {"default_user_email": settings.default_user_email}
