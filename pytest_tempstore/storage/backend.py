@@ -68,6 +68,9 @@ class StoreSnapshot:
 
     database: DatabaseSnapshot
     repository: RepositorySnapshot
+    default_user_email: str
+    # The id of that user's row in the snapshot (None if it was deleted): restoring need not look it up.
+    default_user_id: int | None
 
 
 def _entity_type(value: object) -> EntityTypes:
@@ -540,7 +543,10 @@ class SqliteTempBackend(EntityCollectionsMixin):
             self._require_no_transaction("snapshot()")
             if database.session.in_transaction():
                 self._commit(database.session)
-            return StoreSnapshot(database.snapshot(), self.get_repository().snapshot())
+            email = self._profile.default_user_email
+            return StoreSnapshot(
+                database.snapshot(), self.get_repository().snapshot(), email, self._find_user(email)
+            )
 
     def restore(self, snapshot: StoreSnapshot) -> None:
         """Bring rows and objects back exactly as they were at ``snapshot()``.
@@ -555,10 +561,17 @@ class SqliteTempBackend(EntityCollectionsMixin):
             self._require_no_transaction("restore()")
             self.get_repository().restore(snapshot.repository)
             database.restore(snapshot.database)
-            row = database.dbapi_connection.execute(
-                "SELECT id FROM db_dbuser WHERE email = ?", (self._profile.default_user_email,)
-            ).fetchone()
-            self._default_user_id = row[0] if row is not None else self._insert_default_user()
+            email = self._profile.default_user_email
+            user_id = (
+                snapshot.default_user_id if snapshot.default_user_email == email else self._find_user(email)
+            )
+            self._default_user_id = user_id if user_id is not None else self._insert_default_user()
+
+    def _find_user(self, email: str) -> int | None:
+        row = self._database.dbapi_connection.execute(
+            "SELECT id FROM db_dbuser WHERE email = ?", (email,)
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def write_database(self, target: str | os.PathLike[str]) -> None:
         """Write the committed database to an SQLite file at ``target`` (which must not exist yet).

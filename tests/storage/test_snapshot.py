@@ -162,3 +162,30 @@ def test_a_thread_sees_rows_written_by_another(store):
     thread.start()
     thread.join()
     assert seen == [1]
+
+
+def test_restore_into_a_store_with_another_default_user_keeps_its_default_user(store):
+    store.bulk_insert("node", [node_row(store.default_user_id)])
+    snapshot = store.snapshot()
+    other = SqliteTempBackend(SqliteTempBackend.create_profile(default_user_email="other@example.org"))
+    try:
+        other.restore(snapshot)
+        with other.transaction() as session:
+            emails = session.connection().exec_driver_sql("SELECT id, email FROM db_dbuser ORDER BY id").all()
+        assert [email for _, email in emails] == ["user@email.com", "other@example.org"]
+        assert other.default_user_id == emails[1][0]
+        other.bulk_insert("node", [node_row(other.default_user_id)])
+    finally:
+        other.close()
+
+
+def test_a_snapshot_without_the_default_user_gets_it_back_on_restore(store):
+    store.bulk_insert("user", [{"email": "second@example.org"}], allow_defaults=True)
+    with store.transaction() as session:
+        session.connection().exec_driver_sql("DELETE FROM db_dbuser WHERE email = 'user@email.com'")
+    snapshot = store.snapshot()
+    store.restore(snapshot)
+    with store.transaction() as session:
+        emails = session.connection().exec_driver_sql("SELECT email FROM db_dbuser ORDER BY id").scalars().all()
+    assert emails == ["second@example.org", "user@email.com"]
+    store.bulk_insert("node", [node_row(store.default_user_id)])
