@@ -11,6 +11,10 @@ process, which is why a store costs well under a millisecond instead of the
 backup API: unlike ``deserialize()``, it refuses (rather than crashing the
 process) when a statement is still active on the target connection, and in that
 case the database moves to a fresh connection instead.
+
+A restore of the snapshot the database last matched is skipped when nothing
+has been written since (same connection, same ``total_changes``, same schema
+cookie): copying would also make SQLite re-read the schema, ~0.35 ms.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -90,6 +95,8 @@ class Database:
         )
         sa.event.listen(self.engine, "begin", _emit_begin)
         self.session = Session(self.engine)
+        # The snapshot the database last equalled, and the fingerprint it had then.
+        self._matched: tuple[weakref.ref[DatabaseSnapshot], tuple[sqlite3.Connection, int, int]] | None = None
 
     def _current_connection(self) -> sqlite3.Connection:
         return self._connection
@@ -104,12 +111,17 @@ class Database:
         copy = sqlite3.connect(":memory:", check_same_thread=False)
         with self.lock:
             self._connection.backup(copy)
-        return DatabaseSnapshot(copy)
+            snapshot = DatabaseSnapshot(copy)
+            self._remember(snapshot)
+        return snapshot
 
     def restore(self, snapshot: DatabaseSnapshot) -> None:
         """Make the database exactly the snapshot. The caller holds no transaction."""
         with self.lock:
             self._discard_session_state()
+            matched = self._matched
+            if matched is not None and matched[0]() is snapshot and matched[1] == self._fingerprint():
+                return
             try:
                 snapshot.copy_into(self._connection)
             except sqlite3.OperationalError:
@@ -118,10 +130,12 @@ class Database:
                 fresh = _connect()
                 snapshot.copy_into(fresh)
                 self._replace_connection(fresh)
+            self._remember(snapshot)
 
     def reset(self) -> None:
         """Empty every table by restoring the empty schema."""
         with self.lock:
+            self._matched = None
             self._discard_session_state()
             fresh = _connect(empty_schema_image())
             try:
@@ -130,6 +144,15 @@ class Database:
                 self._replace_connection(fresh)
             else:
                 fresh.close()
+
+    def _fingerprint(self) -> tuple[sqlite3.Connection, int, int]:
+        """What changes whenever the database may have: written rows, the schema, the connection."""
+        connection = self._connection
+        (schema_version,) = connection.execute("PRAGMA schema_version").fetchone()
+        return connection, connection.total_changes, schema_version
+
+    def _remember(self, snapshot: DatabaseSnapshot) -> None:
+        self._matched = (weakref.ref(snapshot), self._fingerprint())
 
     def _discard_session_state(self) -> None:
         # Drop uncommitted work and every cached ORM object: rows are about to change under them.

@@ -186,6 +186,65 @@ def test_a_snapshot_without_the_default_user_gets_it_back_on_restore(store):
     snapshot = store.snapshot()
     store.restore(snapshot)
     with store.transaction() as session:
-        emails = session.connection().exec_driver_sql("SELECT email FROM db_dbuser ORDER BY id").scalars().all()
+        emails = (
+            session.connection().exec_driver_sql("SELECT email FROM db_dbuser ORDER BY id").scalars().all()
+        )
     assert emails == ["second@example.org", "user@email.com"]
     store.bulk_insert("node", [node_row(store.default_user_id)])
+
+
+def raw(store):
+    return store.get_session().connection().connection.dbapi_connection
+
+
+def test_restoring_an_unchanged_store_copies_nothing(store):
+    store.bulk_insert("node", [node_row(store.default_user_id) for _ in range(3)])
+    snapshot = store.snapshot()
+    cursor = raw(store).execute("SELECT id FROM db_dbnode ORDER BY id")
+    assert cursor.fetchone() == (1,)
+    store.restore(snapshot)
+    # No copy happened: the half-read cursor is still valid on the same connection.
+    assert cursor.fetchone() == (2,)
+    del cursor
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "INSERT INTO db_dbsetting (key, val, description, time) VALUES ('k', '1', '', '2024-01-01')",
+        "CREATE TABLE extra (x INTEGER)",
+        "UPDATE db_dbnode SET label = 'changed'",
+    ],
+)
+def test_any_change_since_the_snapshot_is_undone(store, change):
+    store.bulk_insert("node", [node_row(store.default_user_id)])
+    snapshot = store.snapshot()
+    expected = state(store)
+    with store.transaction() as session:
+        session.connection().exec_driver_sql(change)
+    store.restore(snapshot)
+    assert state(store) == expected
+    tables = raw(store).execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchall()
+    assert tables == []
+
+
+def test_a_rolled_back_write_still_restores_exactly(store):
+    snapshot = store.snapshot()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.bulk_insert("node", [node_row(store.default_user_id)])
+        raise RuntimeError
+    store.restore(snapshot)
+    assert count(store, "db_dbnode") == 0
+
+
+def test_restoring_another_snapshot_is_never_skipped(store):
+    empty = store.snapshot()
+    store.bulk_insert("node", [node_row(store.default_user_id)])
+    one = store.snapshot()
+    store.restore(empty)
+    assert count(store, "db_dbnode") == 0
+    store.restore(one)
+    assert count(store, "db_dbnode") == 1
+    store._clear()
+    store.restore(one)
+    assert count(store, "db_dbnode") == 1
