@@ -159,14 +159,11 @@ def clear_restore_rows(root, repeat):
         for data in distinct_blobs(count, 64):
             put(io.BytesIO(data))
 
-    def clear_setup():
+    def fill_setup():
         fill(state["repo"])
 
     def clear():
         state["repo"].clear()
-
-    def restore_setup():
-        fill(state["repo"])
 
     def restore():
         state["repo"].restore(state["snapshot"])
@@ -180,14 +177,15 @@ def clear_restore_rows(root, repeat):
     rows = []
     # New content at every repetition, as tests would make: the garbage grows and is
     # purged once past its threshold, inside one of the timed calls. Report that too.
+    print("clear() and restore(), median and worst of the timed calls:")
     state["repo"] = SandboxShaRepositoryBackend(new_folder(root))
-    clear_times = [median_seconds(clear, repeat=1, setup=clear_setup) for _ in range(repeat)]
+    clear_times = [median_seconds(clear, repeat=1, setup=fill_setup) for _ in range(repeat)]
     state["repo"].erase()
 
     state["repo"] = repo = SandboxShaRepositoryBackend(new_folder(root))
     fill(repo)
     state["snapshot"] = repo.snapshot()
-    restore_times = [median_seconds(restore, repeat=1, setup=restore_setup) for _ in range(repeat)]
+    restore_times = [median_seconds(restore, repeat=1, setup=fill_setup) for _ in range(repeat)]
     del state["snapshot"]
     repo.erase()
 
@@ -211,10 +209,9 @@ def main(argv=None):
     root = tempfile.mkdtemp(prefix="bench-repository-")
     try:
         started = time.perf_counter()
-        print("timing clear() and restore() (median and worst of the timed calls):")
         rows = [
             put_rows(root, 1_000, 4 * KIB, repeat, batch=50, drop_between=False),
-            put_rows(root, 20, 5 * MIB, repeat, batch=1, drop_between=True),
+            put_rows(root, 20, 5 * MIB, 2 * repeat + 1, batch=1, drop_between=True),
             has_object_row(root, 20_000 if args.quick else 100_000),
             *clear_restore_rows(root, repeat),
         ]

@@ -358,26 +358,9 @@ class SandboxShaRepositoryBackend:
         with self._lock:
             if self._known(key):
                 return key
-            path = os.path.join(self._ensure_folder(), key)
-            # Written in place, under the lock: no call can see the key before its content is
-            # complete, and skipping the rename halves the metadata updates of the small objects
-            # that tests make by the thousand. O_EXCL never writes into a file someone else has.
-            try:
-                fd = os.open(path, _NEW_FILE_FLAGS, 0o666)
-            except FileExistsError:
-                # A file no index knows of (left by a killed process?): replace it, atomically.
-                self._write_and_rename(path, data)
-            except OSError as exc:
-                raise UnreachableStorage(f"cannot create {path}: {exc}") from exc
-            else:
-                try:
-                    try:
-                        _write_all(fd, data, path)
-                    finally:
-                        os.close(fd)
-                except BaseException:
-                    _unlink_quietly(path)
-                    raise
+            # Through a temporary file and a rename, so that even a process killed mid-write
+            # leaves no partial file under the object's final name.
+            self._write_and_rename(os.path.join(self._ensure_folder(), key), data)
             self._index[key] = len(data)
         return key
 
