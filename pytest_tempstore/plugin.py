@@ -45,6 +45,10 @@ __all__ = [
     "tempstore_session",
 ]
 
+# The AiiDA mode's hooks: part of this plugin, so `-p no:tempstore` turns them off too.
+# They load aiida-core only when the mode is on.
+pytest_plugins = ["pytest_tempstore.aiida.plugin"]
+
 _KEPT_PROPERTIES = (USER_PROPERTY, KEEP_ERROR_PROPERTY)
 #: The key under which an xdist worker hands its last kept stores to the controller.
 _WORKER_OUTPUT_KEY = "tempstore_kept"

@@ -10,7 +10,7 @@ and ``as_dict()`` of ours can be read back the same way.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from .classify import Classified, as_sequence, classify, default_tag_base, type_
 from .filters import FilterCompiler
 from .joins import RELATIONSHIPS, build_join
 from .json_functions import register_json_functions
-from .projections import Projection, compile_order, compile_projections, split_cast_suffix
+from .projections import Projection, compile_order, compile_projections, split_cast_suffix, take_as_is
 from .schema import Source, table_of
 
 if TYPE_CHECKING:
@@ -44,8 +44,11 @@ class _Built:
         self.statement = statement
         self.projections = projections
         self.needs_functions = needs_functions
+        # Rows of plain columns need no per-value work: list() is all (the common case, e.g. ids).
+        plain = all(projection.convert is take_as_is for projection in projections)
+        self.convert: Callable[[Sequence[Any]], list[Any]] = list if plain else self._convert_each
 
-    def convert(self, row: Sequence[Any]) -> list[Any]:
+    def _convert_each(self, row: Sequence[Any]) -> list[Any]:
         values = []
         position = 0
         for projection in self.projections:

@@ -84,9 +84,14 @@ def _parse_datetime(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+def take_as_is(values: Sequence[Any]) -> Any:
+    """The conversion of a projection that is one column whose value needs no change."""
+    return values[0]
+
+
 def _single(convert: Callable[[Any], Any] | None = None) -> Callable[[Sequence[Any]], Any]:
     if convert is None:
-        return lambda values: values[0]
+        return take_as_is
     return lambda values: convert(values[0])
 
 
