@@ -49,7 +49,8 @@ def runpytest(pytester: pytest.Pytester, basetemp: Path) -> RunPytest:
     """``pytester.runpytest`` (in process) with ``--basetemp`` set to the ``basetemp`` fixture."""
 
     def run(*args: str, **kwargs: object) -> pytest.RunResult:
-        return pytester.runpytest(f"--basetemp={basetemp}", *args, **kwargs)
+        # Runs under test keep their files' order (pytest-randomly would shuffle them).
+        return pytester.runpytest(f"--basetemp={basetemp}", "-p", "no:randomly", *args, **kwargs)
 
     return run
 
@@ -61,7 +62,7 @@ def runpytest_subprocess(pytester: pytest.Pytester, basetemp: Path) -> RunPytest
     def run(*args: str) -> pytest.RunResult:
         # Without hypothesis's plugin, which costs each new process seconds to import and plays no part here.
         return pytester.runpytest_subprocess(
-            f"--basetemp={basetemp}", "-p", "no:hypothesispytest", *args, timeout=120
+            f"--basetemp={basetemp}", "-p", "no:hypothesispytest", "-p", "no:randomly", *args, timeout=120
         )
 
     return run

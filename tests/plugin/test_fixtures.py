@@ -33,7 +33,7 @@ def test_function_store_is_empty_and_isolated(pytester, runpytest):
             check_empty(tempstore)
         """
     )
-    runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+    runpytest().assert_outcomes(passed=4)
 
 
 def test_function_store_is_reused_not_rebuilt(pytester, runpytest):
@@ -73,7 +73,7 @@ def test_closed_or_busy_store_is_replaced(pytester, runpytest):
             tempstore.set_global_variable("y", 2)
         """
     )
-    runpytest("-p", "no:randomly").assert_outcomes(passed=4)
+    runpytest().assert_outcomes(passed=4)
 
 
 def test_current_store_is_innermost_and_lookup_error_outside(pytester, runpytest):
@@ -154,7 +154,7 @@ def test_module_store_is_shared_within_a_module_and_cleared_after(pytester, runp
             assert tempstore_module.get_info()["entities"]["Users"]["count"] == 1
         """,
     )
-    runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+    runpytest().assert_outcomes(passed=3)
 
 
 def test_session_store_is_shared_across_modules(pytester, runpytest):
@@ -170,7 +170,7 @@ def test_session_store_is_shared_across_modules(pytester, runpytest):
             assert tempstore_session.get_global_variable("session") == 1
         """,
     )
-    runpytest("-p", "no:randomly", "test_first.py", "test_second.py::test_reads").assert_outcomes(passed=2)
+    runpytest("test_first.py", "test_second.py::test_reads").assert_outcomes(passed=2)
 
 
 def test_factory_makes_independent_stores_closed_at_session_end(pytester, runpytest, basetemp):
@@ -193,7 +193,7 @@ def test_factory_makes_independent_stores_closed_at_session_end(pytester, runpyt
             assert not any(store.is_closed for store in made)
         """
     )
-    result = runpytest("-p", "no:randomly")
+    result = runpytest()
     result.assert_outcomes(passed=2)
     # The session is over: every store is closed, so its folders are gone or, when the test gave one, empty.
     assert store_folders(basetemp) == []

@@ -185,13 +185,13 @@ def test_module_and_session_stores_are_kept_when_a_test_using_them_failed(pytest
             pass
         """,
     )
-    runpytest("--tempstore-keep", "-p", "no:randomly").assert_outcomes(passed=3, failed=1)
+    runpytest("--tempstore-keep").assert_outcomes(passed=3, failed=1)
     # The session store was used only by a passing test, the second module's store too.
     assert kept_folders(basetemp) == ["test_failing.py__tempstore_module"]
     kept = basetemp / "tempstore-kept"
     assert node_labels(kept / "test_failing.py__tempstore_module" / "db.sqlite3") == ["module"]
 
-    runpytest("--tempstore-keep=all", "-p", "no:randomly")
+    runpytest("--tempstore-keep=all")
     assert kept_folders(basetemp) == [
         "tempstore_session",
         "test_failing.py__tempstore_module",

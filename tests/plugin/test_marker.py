@@ -82,7 +82,7 @@ def test_seed_is_built_once_and_restored_for_every_test(pytester, runpytest):
             assert all(store.get_global_variable("seeded") in ("yes", "other") for store in calls)
         """
     )
-    runpytest("-p", "no:randomly").assert_outcomes(passed=7)
+    runpytest().assert_outcomes(passed=7)
 
 
 def test_archive_relative_to_the_test_file_then_seed(pytester, runpytest, tempstore_factory):
