@@ -10,9 +10,8 @@ from __future__ import annotations
 import enum
 import itertools
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
@@ -52,8 +51,7 @@ class KeepPolicy(enum.StrEnum):
     ALL = "all"
 
 
-@dataclass(frozen=True)
-class KeepSetting:
+class KeepSetting(NamedTuple):
     """The policy in force and where it came from: ``command line``, ``ini`` or ``default``."""
 
     policy: KeepPolicy

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,8 +32,9 @@ MARKER_HELP = (
 Seed = Callable[["SqliteTempBackend"], object]
 
 
-@dataclass(frozen=True)
-class StoreSettings:
+# NamedTuples, not dataclasses, in the modules the plugin imports at start-up: a frozen
+# dataclass costs ~1 ms to define, which every pytest run in the environment would pay.
+class StoreSettings(NamedTuple):
     """What a test asks of its function-scoped store; the defaults mean a plain empty store."""
 
     archive: Path | None = None
