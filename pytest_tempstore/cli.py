@@ -7,6 +7,11 @@ Commands:
     format and aiida versions, creation time, entity counts, node types and
     repository objects.
 
+``clean [--dry-run] [--root DIR]``
+    Remove the ``tempstore-*`` folders that stores made outside pytest left
+    behind when their process died (see :mod:`pytest_tempstore.sweep`), and
+    list them. ``DIR`` defaults to the system's temporary folder.
+
 Errors go to stderr with exit code 2.
 """
 
@@ -14,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Final, TextIO
 
 from .archive import inspect_archive
+from .sweep import sweep_stale_sandboxes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -44,6 +51,22 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path", metavar="PATH", help="the archive file or folder")
     inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
     inspect.set_defaults(handler=_inspect)
+    clean = commands.add_parser(
+        "clean",
+        help="remove the folders of stores whose process died",
+        description=(
+            "Remove the tempstore-* folders of stores whose owner process is gone (killed or crashed) "
+            "and list them. Folders of running processes, and folders without an owner lock, stay."
+        ),
+    )
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    clean.add_argument(
+        "--root",
+        metavar="DIR",
+        default=None,
+        help="the folder to sweep (default: the system's temporary folder)",
+    )
+    clean.set_defaults(handler=_clean)
     return parser
 
 
@@ -83,6 +106,19 @@ def _inspect(arguments: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _print_summary(summary, out)
+    return EXIT_OK
+
+
+def _clean(arguments: argparse.Namespace, out: TextIO) -> int:
+    root = arguments.root
+    if root is not None and not os.path.isdir(root):
+        raise NotADirectoryError(f"{root} is not a folder")
+    removed = sweep_stale_sandboxes(root, dry_run=arguments.dry_run)
+    verb = "would remove" if arguments.dry_run else "removed"
+    for folder in removed:
+        out.write(f"{verb} {folder}\n")
+    plural = "" if len(removed) == 1 else "s"
+    out.write(f"{verb} {len(removed)} stale store folder{plural}\n")
     return EXIT_OK
 
 

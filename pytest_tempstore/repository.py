@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Protocol, TypedDict
 
 from pytest_tempstore.exceptions import CorruptStorage, UnreachableStorage
+from pytest_tempstore.sandbox import new_sandbox_folder, remove_owned_folder
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -195,8 +196,9 @@ class SandboxShaRepositoryBackend:
 
     :param filepath: the folder that holds the objects; ``None`` makes a fresh temporary
         folder at the first write, removed again by :meth:`erase` or once this object is
-        garbage-collected. A given folder is created at the first write and removed only
-        by :meth:`erase`. Files already in it are not adopted.
+        garbage-collected (it holds an owner lock, so that if the process dies first a
+        later one removes it: see :mod:`pytest_tempstore.sweep`). A given folder is created
+        at the first write and removed only by :meth:`erase`. Files already in it are not adopted.
     """
 
     #: Deleted files pile up in the garbage until this many more than at the last purge.
@@ -257,9 +259,10 @@ class SandboxShaRepositoryBackend:
             return folder
         try:
             if self._filepath is None:
-                folder = tempfile.mkdtemp(prefix="tempstore-")
+                # Locked with our pid, so that a later process sweeps it if we die without cleaning up.
+                folder = os.fspath(new_sandbox_folder())
                 # Our own temporary folder goes when this object does (or at exit).
-                self._finalizer = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+                self._finalizer = weakref.finalize(self, remove_owned_folder, folder)
             else:
                 folder = self._filepath
                 os.makedirs(folder, exist_ok=True)
@@ -290,17 +293,18 @@ class SandboxShaRepositoryBackend:
             self._garbage = {}
             self._garbage_floor = 0
             self._snapshots = weakref.WeakSet()
-            if self._finalizer is not None:
-                self._finalizer.detach()
-                self._finalizer = None
+            owned = self._finalizer is not None and self._finalizer.detach() is not None
+            self._finalizer = None
             if folder is None:
                 return
             try:
                 shutil.rmtree(folder)
-            except FileNotFoundError:
-                pass
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # never created (a path under a regular file cannot exist): nothing to remove
             except OSError as exc:
                 raise UnreachableStorage(f"cannot remove the repository folder {folder}: {exc}") from exc
+            if owned:
+                remove_owned_folder(folder)  # the folder is gone: this removes its owner lock
         logger.debug("erased repository folder %s", folder)
 
     # -- writing -----------------------------------------------------------------------------
