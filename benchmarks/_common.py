@@ -6,6 +6,7 @@ ratio, because absolute times drift on a shared machine.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ class Row:
 
     @property
     def ratio(self) -> float:
+        """ours / baseline; NaN where there is no baseline (a figure reported on its own)."""
         return self.ours / self.baseline if self.baseline else float("inf")
+
+
+def number(value: float, width: int) -> str:
+    """``value`` in ``width`` characters, or a dash where it is NaN (no baseline)."""
+    return f"{'-':>{width}}" if math.isnan(value) else f"{value:>{width}.4g}"
 
 
 def print_table(title: str, rows: list[Row]) -> bool:
@@ -53,8 +60,9 @@ def print_table(title: str, rows: list[Row]) -> bool:
     print("-" * len(header))
     for row in rows:
         mark = "ok" if row.ok else "MISSED"
+        ratio = f"{'-':>8}" if math.isnan(row.ratio) else f"{row.ratio:>8.3f}"
         print(
-            f"{row.task:<52} {row.ours:>10.4g}{row.unit:>2} {row.baseline:>10.4g}{row.unit:>2} "
-            f"{row.ratio:>8.3f}  {row.target} [{mark}]"
+            f"{row.task:<52} {number(row.ours, 10)}{row.unit:>2} {number(row.baseline, 10)}{row.unit:>2} "
+            f"{ratio}  {row.target} [{mark}]"
         )
     return all(row.ok for row in rows)

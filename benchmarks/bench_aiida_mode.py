@@ -118,13 +118,9 @@ def time_resets(count: int) -> dict[str, tuple[float, float]]:
     return {"reset": (ours[0], baseline[0]), "reset and store": (ours[1], baseline[1])}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="50 tests instead of 200, fewer resets")
-    arguments = parser.parse_args()
-    count = 50 if arguments.quick else 200
+def collect(quick: bool = False) -> list[Row]:
+    """Every row of this benchmark (``--quick``: 50 tests instead of 200, fewer resets)."""
+    count = 50 if quick else 200
     rows = []
     with tempfile.TemporaryDirectory(prefix="tempstore-bench-aiida-") as scratch:
         folder = Path(scratch)
@@ -174,6 +170,16 @@ def main() -> int:
                 True,
             )
         )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="50 tests instead of 200, fewer resets")
+    arguments = parser.parse_args()
+    rows = collect(arguments.quick)
     ok = print_table("AiiDA mode (--tempstore-aiida) against aiida-core's own fixtures", rows)
     return 0 if ok else 1
 

@@ -200,23 +200,27 @@ def clear_restore_rows(root, repeat):
     return rows
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke test")
-    args = parser.parse_args(argv)
-
-    repeat = 3 if args.quick else 7
+def collect(quick=False):
+    """Every row of this benchmark (``--quick``: fewer repetitions)."""
+    repeat = 3 if quick else 7
     root = tempfile.mkdtemp(prefix="bench-repository-")
     try:
-        started = time.perf_counter()
-        rows = [
+        return [
             put_rows(root, 1_000, 4 * KIB, repeat, batch=50, drop_between=False),
             put_rows(root, 20, 5 * MIB, 2 * repeat + 1, batch=1, drop_between=True),
-            has_object_row(root, 20_000 if args.quick else 100_000),
+            has_object_row(root, 20_000 if quick else 100_000),
             *clear_restore_rows(root, repeat),
         ]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke test")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = collect(args.quick)
     ok = print_table("SandboxShaRepositoryBackend (baseline: plain Python doing the same job)", rows)
     print(f"\n{'all targets met' if ok else 'TARGET MISSED'} in {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1

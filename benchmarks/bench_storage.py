@@ -156,11 +156,9 @@ def rss_bytes() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    args = parser.parse_args()
-    nodes, objects, cycles = (2_000, 200, 200) if args.quick else (10_000, 1_000, 1_000)
+def collect(quick: bool = False) -> list[Row]:
+    """Every row of this benchmark (``--quick``: smaller sizes, fewer repetitions)."""
+    nodes, objects, cycles = (2_000, 200, 200) if quick else (10_000, 1_000, 1_000)
     rows: list[Row] = []
 
     # New store.
@@ -224,7 +222,14 @@ def main() -> int:
         Row(f"RSS growth over {cycles:,} create/use/close cycles", growth, 10.0, "MB", "< 10 MB", growth < 10)
     )
 
-    return 0 if print_table("Storage core", rows) else 1
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
+    args = parser.parse_args()
+    return 0 if print_table("Storage core", collect(args.quick)) else 1
 
 
 if __name__ == "__main__":
