@@ -188,6 +188,8 @@ def pytest_runtest_makereport(
             failed = any(phase.failed for phase in reports.values())
             if store is not None and should_keep(registry.keep_policy, failed, item.stash[SETTINGS_KEY].keep):
                 registry.keep(store, item.nodeid)
+            # The test is over: its reports need not live for the rest of the session.
+            del item.stash[REPORTS_KEY]
     if report.when == "teardown" and registry.pending:
         # Kept folders travel with the report: to the terminal summary, the xdist controller and JUnit XML.
         report.user_properties.extend(registry.drain_pending())

@@ -1,6 +1,6 @@
 """The pytest hooks of the AiiDA mode (``--tempstore-aiida`` or ini ``tempstore_aiida = true``).
 
-Off by default. This module imports nothing but pytest and a version check:
+Off by default. This module imports nothing but pytest: the version check,
 aiida-core and the mode's storage code load only inside hooks, and only when the
 mode is on. The mode reaches aiida-core's fixtures by wrapping the value of its
 ``aiida_profile_factory`` in ``pytest_fixture_setup``, which works whichever
@@ -13,8 +13,6 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
-
-from .version import AiidaVersionError, check_aiida_version
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -107,6 +105,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{SUBPROCESS_MARKER}: {_SUBPROCESS_MARKER_HELP}")
     if not _mode_requested(config):
         return
+    # The version check needs `packaging`, ~20 ms to import: only paid with the mode on.
+    from .version import AiidaVersionError, check_aiida_version  # noqa: PLC0415
+
     try:
         version = check_aiida_version()
     except AiidaVersionError as error:

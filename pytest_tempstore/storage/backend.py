@@ -8,6 +8,7 @@ open at interpreter exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from ..exceptions import (
     NotExistent,
     StorageBusy,
     StorageMigrationError,
+    UnreachableStorage,
 )
 from ..profile import STORAGE_BACKEND, Profile, StorageSection
 from ..repository import RepositorySnapshot, SandboxShaRepositoryBackend
@@ -39,7 +41,7 @@ from .database import Database, DatabaseSnapshot
 from .entity_types import EntityTypes
 from .models import DbNode, DbSetting, utc_now
 from .repository_metadata import referenced_keys
-from .rows import describe_values, missing_ids, row_spec
+from .rows import column_reader, column_writer, describe_values, missing_ids, row_spec
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -71,6 +73,11 @@ class StoreSnapshot:
     default_user_email: str
     # The id of that user's row in the snapshot (None if it was deleted): restoring need not look it up.
     default_user_id: int | None
+
+
+_read_setting_value = column_reader(DbSetting, "val")
+_write_setting_value = column_writer(DbSetting, "val")
+_write_time = column_writer(DbSetting, "time")
 
 
 def _entity_type(value: object) -> EntityTypes:
@@ -336,7 +343,8 @@ class SqliteTempBackend(EntityCollectionsMixin):
         values = spec.insert_values(rows, allow_defaults=allow_defaults)
         if not values:
             return []
-        with self.transaction() as session, self._savepoint(session, spec.entity_type.value):
+        nested = self.in_transaction
+        with self.transaction() as session, self._savepoint(session, spec.entity_type.value, needed=nested):
             connection = self._database.dbapi_connection
             self._check_foreign_keys(connection, spec, values)
             start = connection.execute(f"SELECT COALESCE(MAX(id), 0) FROM {spec.table}").fetchone()[0] + 1
@@ -356,7 +364,8 @@ class SqliteTempBackend(EntityCollectionsMixin):
         groups = spec.update_values(rows)
         if not groups:
             return
-        with self.transaction() as session, self._savepoint(session, spec.entity_type.value):
+        nested = self.in_transaction
+        with self.transaction() as session, self._savepoint(session, spec.entity_type.value, needed=nested):
             connection = self._database.dbapi_connection
             ids = [row[-1] for group in groups.values() for row in group]
             absent = missing_ids(connection, spec.table, ids)
@@ -367,19 +376,25 @@ class SqliteTempBackend(EntityCollectionsMixin):
                 connection.executemany(spec.update_sql(columns), group)
 
     @contextmanager
-    def _savepoint(self, session: Session, entity: str) -> Iterator[None]:
-        """Run raw driver work in a savepoint: on failure the store is as before, with a clear error."""
-        nested = session.begin_nested()
+    def _savepoint(self, session: Session, entity: str, *, needed: bool = True) -> Iterator[None]:
+        """Run raw driver work in a savepoint: on failure the store is as before, with a clear error.
+
+        ``needed=False`` when the caller opened the outermost transaction itself: its
+        rollback already undoes everything, and a savepoint would only cost time.
+        """
+        nested = session.begin_nested() if needed else None
         session.connection()
         try:
             yield
         except BaseException as error:
-            nested.rollback()
+            if nested is not None:
+                nested.rollback()
             if isinstance(error, sa.exc.DBAPIError | sqlite3.DatabaseError):
                 raise IntegrityError(f"{entity}: {getattr(error, 'orig', error)}") from error
             raise
         else:
-            nested.commit()
+            if nested is not None:
+                nested.commit()
         # Raw writes bypass the ORM: cached objects may now be stale.
         if session.identity_map:
             session.expire_all()
@@ -426,11 +441,13 @@ class SqliteTempBackend(EntityCollectionsMixin):
 
     def get_global_variable(self, key: str) -> Any:
         """The value stored under ``key``; ``NotExistent`` (a ``KeyError``) when there is none."""
-        with self.transaction() as session:
-            row = session.execute(sa.select(DbSetting.val).where(DbSetting.key == key)).first()
+        with self.transaction():
+            row = self._database.dbapi_connection.execute(
+                "SELECT val FROM db_dbsetting WHERE key = ?", (key,)
+            ).fetchone()
         if row is None:
             raise NotExistent(f"no global variable {key!r}")
-        return row[0]
+        return _read_setting_value(row[0])
 
     def set_global_variable(
         self, key: str, value: Any, description: str | None = None, overwrite: bool = True
@@ -442,18 +459,26 @@ class SqliteTempBackend(EntityCollectionsMixin):
             raise IntegrityError(
                 f"global variable {key!r}: the value is not JSON-serialisable: {error}"
             ) from None
-        with self.transaction() as session:
-            setting = session.execute(sa.select(DbSetting).where(DbSetting.key == key)).scalar_one_or_none()
-            if setting is None:
-                session.add(DbSetting(key=key, val=value, description=description or "", time=utc_now()))
-            elif not overwrite:
+        # Raw SQL: the ORM's select-add-flush costs several times more, on a call tests make often.
+        with self.transaction():
+            connection = self._database.dbapi_connection
+            if (
+                not overwrite
+                and connection.execute("SELECT 1 FROM db_dbsetting WHERE key = ?", (key,)).fetchone()
+            ):
                 raise ValueError(f"the global variable {key!r} already exists")
-            else:
-                setting.val = value
-                setting.time = utc_now()
-                if description is not None:
-                    setting.description = description
-            session.flush()
+            connection.execute(
+                "INSERT INTO db_dbsetting (key, val, description, time) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET val = excluded.val, time = excluded.time, "
+                "description = CASE WHEN ? THEN excluded.description ELSE description END",
+                (
+                    key,
+                    _write_setting_value(value),
+                    description or "",
+                    _write_time(utc_now()),
+                    description is not None,
+                ),
+            )
 
     # ------------------------------------------------------------------ information and maintenance
 
@@ -577,7 +602,8 @@ class SqliteTempBackend(EntityCollectionsMixin):
         """Write the committed database to an SQLite file at ``target`` (which must not exist yet).
 
         The file holds the ten tables of the archive format and nothing else,
-        so it can serve as an archive's ``db.sqlite3`` as it is.
+        so it can serve as an archive's ``db.sqlite3`` as it is. If it cannot be
+        written (a full disk, an unwritable folder), ``UnreachableStorage`` and no file.
         """
         database = self._database
         path = Path(target)
@@ -587,11 +613,19 @@ class SqliteTempBackend(EntityCollectionsMixin):
             self._require_no_transaction("write_database()")
             if database.session.in_transaction():
                 self._commit(database.session)
-            destination = sqlite3.connect(path)
             try:
-                database.dbapi_connection.backup(destination)
-            finally:
-                destination.close()
+                destination = sqlite3.connect(path)
+                try:
+                    database.dbapi_connection.backup(destination)
+                finally:
+                    destination.close()
+            except BaseException as error:
+                # A full disk or an unwritable folder: no partial file is left, and the error is ours.
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                if isinstance(error, sqlite3.Error):
+                    raise UnreachableStorage(f"cannot write the database to {path}: {error}") from error
+                raise
 
     def _require_no_transaction(self, operation: str) -> None:
         if self._depth > 0:

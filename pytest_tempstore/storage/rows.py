@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
     from .entity_types import EntityTypes
 
-__all__ = ["ForeignKey", "RowSpec", "describe_values", "missing_ids", "row_spec"]
+__all__ = [
+    "ForeignKey",
+    "RowSpec",
+    "column_reader",
+    "column_writer",
+    "describe_values",
+    "missing_ids",
+    "row_spec",
+]
 
 _DIALECT = sqlite.dialect()
 _NO_VALUE = object()
@@ -223,3 +231,19 @@ def describe_values(values: list[Any], limit: int = 10) -> str:
     """A short listing of values for an error message."""
     shown = ", ".join(map(repr, values[:limit]))
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def column_writer(model: type[Any], column: str) -> Callable[[Any], Any]:
+    """How the ORM turns a Python value into what ``model``'s ``column`` stores, for raw SQL writes."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    convert = table.columns[column].type.bind_processor(_DIALECT)
+    return (lambda value: value) if convert is None else convert
+
+
+def column_reader(model: type[Any], column: str) -> Callable[[Any], Any]:
+    """How the ORM turns what ``model``'s ``column`` stores into a Python value, for raw SQL reads."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    convert = table.columns[column].type.result_processor(_DIALECT, None)
+    return (lambda value: value) if convert is None else convert

@@ -60,8 +60,11 @@ def _python_predicate(operator: str, operand: Any, present: bool, value: Any) ->
     if operator == "of_length":
         return isinstance(value, list) and len(value) == operand
     if operator == "has_key":
-        return (isinstance(value, dict) and operand in value) or (
-            isinstance(value, list) and operand in value
+        # PostgreSQL's `?`: an object key, a string element of an array, or the string itself.
+        return (
+            (isinstance(value, dict) and operand in value)
+            or (isinstance(value, list) and operand in value)
+            or (isinstance(value, str) and value == operand)
         )
     raise AssertionError(operator)
 
