@@ -8,6 +8,8 @@ removed at the end of the run.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import tempfile
@@ -20,6 +22,10 @@ _aiida_path_key = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytester's in-process runs unload the modules first imported during them, and numpy
+    # (imported by aiida-core, and by pytest-randomly in runs that load it) cannot load twice.
+    with contextlib.suppress(ImportError):
+        importlib.import_module("numpy")
     if "AIIDA_PATH" not in os.environ:
         folder = tempfile.mkdtemp(prefix="tempstore-tests-aiida-")
         os.environ["AIIDA_PATH"] = folder
