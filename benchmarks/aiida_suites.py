@@ -25,7 +25,6 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 HOOKS_MODULE = "pytest_tempstore.aiida.plugin"
@@ -49,21 +48,6 @@ class Run:
         return None if found is None else (int(found.group(1)), float(found.group(2)))
 
 
-def storage_entry_point_path(folder: Path) -> str | None:
-    """A folder that registers our ``aiida.storage`` entry point on ``sys.path``, if not registered yet."""
-    if metadata.entry_points(group="aiida.storage", name="tempstore.sqlite_temp"):
-        return None
-    dist_info = folder / "tempstore_aiida_entry_point-0.dist-info"
-    dist_info.mkdir(parents=True, exist_ok=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: tempstore-aiida-entry-point\nVersion: 0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[aiida.storage]\ntempstore.sqlite_temp = pytest_tempstore.aiida.backend:TempStoreSqliteBackend\n"
-    )
-    return str(folder)
-
-
 def read_outcomes(junit_xml: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Outcome ("passed", "failed", "error", "skipped") and skip reason of every test in a JUnit XML file."""
     outcomes: dict[str, str] = {}
@@ -82,18 +66,12 @@ def read_outcomes(junit_xml: Path) -> tuple[dict[str, str], dict[str, str]]:
     return outcomes, reasons
 
 
-def run_suite(
-    python: str, checkout: Path, work: Path, *, mode: bool, entry_points: str | None, extra: list[str]
-) -> Run:
+def run_suite(python: str, checkout: Path, work: Path, *, mode: bool, extra: list[str]) -> Run:
     """Run the suite of ``checkout`` once, in a fresh AiiDA folder, and read its outcomes."""
     label = "on" if mode else "off"
     folder = Path(tempfile.mkdtemp(prefix=f"{checkout.name}-{label}-", dir=work))
     junit = folder / "junit.xml"
     environment = dict(os.environ, AIIDA_PATH=str(folder / "aiida"))
-    if entry_points is not None:
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [entry_points, environment.get("PYTHONPATH")])
-        )
     command = [
         python,
         "-m",
@@ -206,7 +184,6 @@ def main() -> int:
     comparisons = []
     with tempfile.TemporaryDirectory(prefix="tempstore-aiida-suites-") as scratch:
         work = Path(scratch)
-        entry_points = storage_entry_point_path(work / "entry-point")
         for checkout in checkouts:
             runs: dict[bool, list[Run]] = {False: [], True: []}
             for _ in range(arguments.repeat):
@@ -217,7 +194,6 @@ def main() -> int:
                             checkout.resolve(),
                             work,
                             mode=mode,
-                            entry_points=entry_points,
                             extra=extra,
                         )
                     )

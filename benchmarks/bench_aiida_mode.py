@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from _common import Row, print_table
-from aiida_suites import read_outcomes, storage_entry_point_path
+from aiida_suites import read_outcomes
 
 SUITE_TEST = """
 import pytest
@@ -50,16 +50,12 @@ filterwarnings =
 """
 
 
-def time_suite(folder: Path, *, mode: bool, entry_points: str | None) -> tuple[float, dict[str, str], str]:
+def time_suite(folder: Path, *, mode: bool) -> tuple[float, dict[str, str], str]:
     """Wall time of one pytest run of the generated suite, its outcomes and its output."""
     junit = folder / f"junit-{mode}.xml"
     environment = dict(
         os.environ, AIIDA_PATH=str(folder / f"aiida-{mode}"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"
     )
-    if entry_points is not None:
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [entry_points, environment.get("PYTHONPATH")])
-        )
     command = [
         sys.executable,
         "-m",
@@ -125,15 +121,12 @@ def collect(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="tempstore-bench-aiida-") as scratch:
         folder = Path(scratch)
         os.environ["AIIDA_PATH"] = str(folder / "aiida-here")
-        entry_points = storage_entry_point_path(folder / "entry-point")
-        if entry_points is not None:
-            sys.path.insert(0, entry_points)
         (folder / "conftest.py").write_text('pytest_plugins = ["aiida.tools.pytest_fixtures"]\n')
         (folder / "pytest.ini").write_text(SUITE_INI)
         (folder / "test_suite.py").write_text(textwrap.dedent(SUITE_TEST.format(count=count)))
 
-        baseline_seconds, baseline_outcomes, _ = time_suite(folder, mode=False, entry_points=entry_points)
-        ours_seconds, ours_outcomes, output = time_suite(folder, mode=True, entry_points=entry_points)
+        baseline_seconds, baseline_outcomes, _ = time_suite(folder, mode=False)
+        ours_seconds, ours_outcomes, output = time_suite(folder, mode=True)
         same = ours_outcomes == baseline_outcomes and set(ours_outcomes.values()) == {"passed"}
         reported = [line for line in output.splitlines() if line.startswith("resets:")]
         print(f"suite of {count} tests: same outcomes: {same}; with the mode: {', '.join(reported)}")

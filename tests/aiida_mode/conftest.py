@@ -14,7 +14,6 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -74,24 +73,6 @@ class SuiteRun:
     skip_reasons: dict[str, str]
 
 
-def storage_entry_point_path(folder: Path) -> str | None:
-    """A folder to put on ``sys.path`` that registers the storage entry point, if it is not registered yet.
-
-    Once pytest-tempstore's own metadata declares it, nothing is needed.
-    """
-    if metadata.entry_points(group="aiida.storage", name="tempstore.sqlite_temp"):
-        return None
-    dist_info = folder / "tempstore_aiida_entry_point-0.dist-info"
-    dist_info.mkdir(parents=True, exist_ok=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: tempstore-aiida-entry-point\nVersion: 0\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[aiida.storage]\ntempstore.sqlite_temp = pytest_tempstore.aiida.backend:TempStoreSqliteBackend\n"
-    )
-    return str(folder)
-
-
 def _outcomes(junit_xml: Path) -> tuple[dict[str, str], dict[str, str]]:
     outcomes: dict[str, str] = {}
     reasons: dict[str, str] = {}
@@ -114,9 +95,8 @@ def _outcomes(junit_xml: Path) -> tuple[dict[str, str], dict[str, str]]:
 class SuiteLauncher:
     """Starts every run at once and hands out each one's result when it is asked for."""
 
-    def __init__(self, root: Path, entry_point_path: str | None) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self._entry_point_path = entry_point_path
         self._processes: dict[str, tuple[subprocess.Popen[str], Path]] = {}
         self._results: dict[str, SuiteRun] = {}
 
@@ -132,10 +112,6 @@ class SuiteLauncher:
         )
         # Only the plugins a run names: a second or two less per process than loading every installed one.
         environment = dict(os.environ, AIIDA_PATH=str(folder / "aiida"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-        if self._entry_point_path is not None:
-            environment["PYTHONPATH"] = os.pathsep.join(
-                filter(None, [self._entry_point_path, environment.get("PYTHONPATH")])
-            )
         command = [
             sys.executable,
             "-m",
@@ -180,7 +156,7 @@ class SuiteLauncher:
 def suite_runs(tmp_path_factory: pytest.TempPathFactory):
     """Every run in :data:`RUNS`, started together."""
     root = tmp_path_factory.mktemp("aiida-suites")
-    launcher = SuiteLauncher(root, storage_entry_point_path(root / "entry-point"))
+    launcher = SuiteLauncher(root)
     for name in RUNS:
         launcher.start(name)
     yield launcher

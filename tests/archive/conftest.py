@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_tempstore import SqliteTempBackend
-
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
+
+    from pytest_tempstore import SqliteTempBackend
 
 CTIME = datetime(2024, 1, 2, 3, 4, 5, 678901)
 MTIME = datetime(2024, 2, 3, 4, 5, 6, 789012)
@@ -298,27 +298,6 @@ def _without_private_data(description: dict[str, Any]) -> dict[str, Any]:
             node["attributes"] = {name: value for name, value in attributes.items() if name != "checkpoints"}
         nodes[uuid] = node
     return {**description, "nodes": nodes, "authinfos": {}}
-
-
-@pytest.fixture
-def new_store() -> Iterator[Callable[..., SqliteTempBackend]]:
-    """Make stores on demand; all are closed after the test."""
-    stores: list[SqliteTempBackend] = []
-
-    def make(**profile: Any) -> SqliteTempBackend:
-        store = SqliteTempBackend(SqliteTempBackend.create_profile(**profile))
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        store.close()
-
-
-@pytest.fixture
-def store(new_store: Callable[..., SqliteTempBackend]) -> SqliteTempBackend:
-    """An empty store."""
-    return new_store()
 
 
 @pytest.fixture

@@ -6,17 +6,16 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path  # noqa: TC003 - pytest evaluates fixture annotations at collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Loaded here, outside the runs under test: pytester unloads the modules a run imported.
 import hypothesis  # noqa: F401
 import pytest
 
-from pytest_tempstore import SqliteTempBackend
+if TYPE_CHECKING:
+    from pytest_tempstore import SqliteTempBackend
 
-RunPytest = Callable[..., pytest.RunResult]
 
 _TABLES = (
     "db_dbuser",
@@ -73,52 +72,6 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     monkeypatch.setenv("TMPDIR", str(folder))
     return folder
-
-
-@pytest.fixture
-def new_store() -> Iterator[Callable[..., SqliteTempBackend]]:
-    """Make stores on demand; all are closed after the test."""
-    stores: list[SqliteTempBackend] = []
-
-    def make(**profile: Any) -> SqliteTempBackend:
-        store = SqliteTempBackend(SqliteTempBackend.create_profile(**profile))
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        store.close()
-
-
-@pytest.fixture
-def store(new_store: Callable[..., SqliteTempBackend]) -> SqliteTempBackend:
-    """An empty store."""
-    return new_store()
-
-
-@pytest.fixture
-def _top_level_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs under test are top-level runs, even when this suite itself runs on an xdist worker."""
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def basetemp(pytester: pytest.Pytester) -> Path:
-    """The base temporary folder of the runs under test."""
-    return pytester.path / "basetemp"
-
-
-@pytest.fixture
-def runpytest_subprocess(pytester: pytest.Pytester, basetemp: Path, _top_level_run: None) -> RunPytest:
-    """``pytester.runpytest_subprocess`` with ``--basetemp``, without hypothesis's plugin (slow to import)."""
-
-    def run(*args: str, timeout: float = 120) -> pytest.RunResult:
-        return pytester.runpytest_subprocess(
-            f"--basetemp={basetemp}", "-p", "no:hypothesispytest", *args, timeout=timeout
-        )
-
-    return run
 
 
 def plugin_leftovers(basetemp: Path) -> list[str]:
