@@ -44,7 +44,7 @@ from .repository_metadata import referenced_keys
 from .rows import column_reader, column_writer, describe_values, missing_ids, row_spec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -275,6 +275,16 @@ class SqliteTempBackend(EntityCollectionsMixin):
         """The id of the profile's default user."""
         self._database  # noqa: B018 - raises ClosedStorage after close
         return self._default_user_id
+
+    def read_sql(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """The rows (tuples of raw column values) of one SQL query, run on the store's connection.
+
+        ``parameters`` fill ``?`` (a sequence) or ``:name`` (a mapping)
+        placeholders. The query sees the calling thread's uncommitted work and
+        waits while another thread holds a transaction. Values come as SQLite stores them
+        (JSON as text, times as ISO strings).
+        """
+        return self._database.read(sql, parameters)
 
     # ------------------------------------------------------------------ transactions
 

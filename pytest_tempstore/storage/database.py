@@ -32,6 +32,8 @@ from sqlalchemy.pool import StaticPool
 from .models import Base
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from sqlalchemy.engine import Connection
 
 __all__ = ["Database", "DatabaseSnapshot", "empty_schema_image"]
@@ -164,6 +166,20 @@ class Database:
         self._connection = fresh
         # The pool closes the old connection and asks the creator for the new one next time.
         self.engine.dispose()
+
+    def read(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """The rows of one raw query on the live connection, seeing this thread's uncommitted work.
+
+        A single statement is atomic by itself, so a read needs no transaction
+        of its own (that costs a BEGIN, a COMMIT and SQLAlchemy's bookkeeping,
+        several times the query). ORM changes not yet sent are flushed first,
+        as the session's own queries would do.
+        """
+        with self.lock:
+            session = self.session
+            if session.new or session.dirty or session.deleted:
+                session.flush()
+            return self._connection.execute(sql, parameters).fetchall()
 
     def scalar(self, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row of a raw query, on the session's connection."""

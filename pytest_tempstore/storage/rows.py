@@ -34,6 +34,7 @@ __all__ = [
     "describe_values",
     "missing_ids",
     "row_spec",
+    "table_column_reader",
 ]
 
 _DIALECT = sqlite.dialect()
@@ -190,7 +191,7 @@ def row_spec(entity_type: EntityTypes) -> RowSpec:
     table = MODEL_BY_ENTITY_TYPE[entity_type].__table__
     assert isinstance(table, sa.Table)
     columns = tuple(column for column in table.columns if column.name != "id")
-    converters = tuple(column.type.bind_processor(_DIALECT) for column in columns)
+    converters = tuple(column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for column in columns)
     defaults = {
         column.name: factory for column in columns if (factory := _default_factory(column)) is not None
     }
@@ -237,13 +238,23 @@ def column_writer(model: type[Any], column: str) -> Callable[[Any], Any]:
     """How the ORM turns a Python value into what ``model``'s ``column`` stores, for raw SQL writes."""
     table = model.__table__
     assert isinstance(table, sa.Table)
-    convert = table.columns[column].type.bind_processor(_DIALECT)
-    return (lambda value: value) if convert is None else convert
+    convert = table.columns[column].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    return _unchanged if convert is None else convert
 
 
 def column_reader(model: type[Any], column: str) -> Callable[[Any], Any]:
     """How the ORM turns what ``model``'s ``column`` stores into a Python value, for raw SQL reads."""
     table = model.__table__
     assert isinstance(table, sa.Table)
-    convert = table.columns[column].type.result_processor(_DIALECT, None)
-    return (lambda value: value) if convert is None else convert
+    return table_column_reader(table, column)
+
+
+def table_column_reader(table: sa.Table, column: str) -> Callable[[Any], Any]:
+    """Like ``column_reader``, for a Core table and the key of one of its columns."""
+    # The dialect's own type (e.g. SQLite's DATETIME) does the text conversion; the bare type does not.
+    convert = table.c[column].type.dialect_impl(_DIALECT).result_processor(_DIALECT, None)
+    return _unchanged if convert is None else convert
+
+
+def _unchanged(value: Any) -> Any:
+    return value

@@ -66,6 +66,19 @@ def test_times_in_other_zones_are_stored_as_utc(store):
         assert session.get(DbNode, pk).ctime == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
 
+def test_times_are_stored_as_the_orm_stores_them(store):
+    # Whole seconds too: a different text form would sort and compare wrongly in SQL.
+    from pytest_tempstore.storage.models import DbNode
+
+    whole_second = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    (bulk_pk,) = store.bulk_insert("node", [node_row(store.default_user_id, ctime=whole_second)])
+    with store.transaction() as session:
+        orm_node = DbNode(**{**node_row(store.default_user_id), "ctime": whole_second})
+        session.add(orm_node)
+    stored = store.read_sql("SELECT ctime FROM db_dbnode WHERE id IN (?, ?)", (bulk_pk, orm_node.id))
+    assert [text for (text,) in stored] == ["2024-01-01 12:00:00.000000"] * 2
+
+
 def test_allow_defaults_fills_the_rest(store):
     (pk,) = store.bulk_insert("node", [{"user_id": store.default_user_id}], allow_defaults=True)
     from pytest_tempstore.storage.models import DbNode

@@ -100,3 +100,47 @@ def test_a_deferred_foreign_key_violation_fails_the_commit_with_our_error(store)
     # The store is still usable after the failed commit.
     add_node(store)
     assert count(store, "db_dbnode") == 2
+
+
+def test_read_sql_sees_the_threads_uncommitted_work_and_what_the_session_has_not_sent(store):
+    from pytest_tempstore.storage.models import DbNode
+
+    with store.transaction() as session:
+        pk = add_node(store)
+        assert store.read_sql("SELECT id FROM db_dbnode") == [(pk,)]
+        session.add(DbNode(**node_row(store.default_user_id)))  # pending: not flushed yet
+        assert len(store.read_sql("SELECT id FROM db_dbnode")) == 2
+    assert count(store, "db_dbnode") == 2
+
+
+def test_read_sql_waits_for_another_threads_transaction(store):
+    import threading
+
+    seen: list[object] = []
+    inside, may_commit = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with store.transaction():
+            add_node(store)
+            inside.set()
+            may_commit.wait(5)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    inside.wait(5)
+    reader = threading.Thread(target=lambda: seen.append(store.read_sql("SELECT count(*) FROM db_dbnode")))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive(), "the read ran inside another thread's open transaction"
+    may_commit.set()
+    writer.join(5)
+    reader.join(5)
+    assert seen == [[(1,)]]
+
+
+def test_read_sql_on_a_closed_store_raises_closed_storage(store):
+    from pytest_tempstore.exceptions import ClosedStorage
+
+    store.close()
+    with pytest.raises(ClosedStorage):
+        store.read_sql("SELECT 1")

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ...exceptions import IntegrityError, NotExistent
-from ..rows import row_spec
+from ..rows import row_spec, table_column_reader
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -38,13 +38,23 @@ def table_of(model: type[Base]) -> sa.Table:
 def fetch_values(
     backend: SqliteTempBackend, table: sa.Table, pk: int, columns: Sequence[str]
 ) -> tuple[Any, ...]:
-    """The values of ``columns`` in the row ``pk``; ``NotExistent`` when the row is gone."""
-    statement = sa.select(*(table.c[name] for name in columns)).where(table.c.id == pk)
-    with backend.transaction() as session:
-        row = session.execute(statement).first()
-    if row is None:
+    """The values of ``columns`` in the row ``pk``; ``NotExistent`` when the row is gone.
+
+    A raw read converted by the ORM's own result processors: entities read a
+    column on every access, so this is the hottest path of the entity API.
+    """
+    sql, readers = _select_by_id(table, tuple(columns))
+    rows = backend.read_sql(sql, (pk,))
+    if not rows:
         raise NotExistent(f"no {table.name} row with id {pk} (it was deleted or the store was cleared)")
-    return tuple(row)
+    return tuple(read(value) for read, value in zip(readers, rows[0], strict=True))
+
+
+@functools.cache
+def _select_by_id(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
+    names = ", ".join(f'"{table.c[name].name}"' for name in columns)
+    readers = tuple(table_column_reader(table, name) for name in columns)
+    return f'SELECT {names} FROM "{table.name}" WHERE id = ?', readers
 
 
 @functools.cache

@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-import sqlalchemy as sa
-
 from ...exceptions import MultipleObjectsError, NotExistent
-from ..models import DbLink
 from ..sql_like import like_to_glob, sql_like_match
 from .kinds import NodeKind, kind_of
 
@@ -164,39 +161,52 @@ def stored_links(
     """The stored links into (``incoming``) or out of (``outgoing``) a stored node, by link id."""
     if node.pk is None:
         return []
-    links = DbLink.__table__
-    assert isinstance(links, sa.Table)
     own, other = ("output_id", "input_id") if direction == "incoming" else ("input_id", "output_id")
-    statement = sa.select(links.c[other], links.c.type, links.c.label).where(links.c[own] == node.pk)
+    sql = f"SELECT {other}, type, label FROM db_dblink WHERE {own} = ?"
+    parameters: list[object] = [node.pk]
     types = [link_type.value for link_type in link_types]
     if types:
-        statement = statement.where(links.c.type.in_(types))
+        sql += f" AND type IN ({', '.join('?' * len(types))})"
+        parameters.extend(types)
     if label_filter is not None:
-        statement = statement.where(links.c.label.bool_op("GLOB")(like_to_glob(label_filter)))
-    with node.backend.transaction() as session:
-        rows = session.execute(statement.order_by(links.c.id)).all()
-    return [StoredLink(row[0], row[1], row[2]) for row in rows]
+        sql += " AND label GLOB ?"
+        parameters.append(like_to_glob(label_filter))
+    rows = node.backend.read_sql(sql + " ORDER BY id", parameters)
+    return [StoredLink(*row) for row in rows]
 
 
-def _count_stored(source: Node, target: Node, link_type: LinkType, label: str | None, by: str) -> int:
-    """How many stored links of ``link_type`` leave ``source`` (``by='source'``) or enter ``target``.
+class _StoredFacts(NamedTuple):
+    """What the link rules need from the database, read in one query."""
 
-    With ``label``, only links with that label count; with both ends stored and
-    ``by='triple'``, only links between exactly these two nodes.
-    """
-    links = DbLink.__table__
-    assert isinstance(links, sa.Table)
-    statement = sa.select(sa.func.count()).select_from(links).where(links.c.type == link_type.value)
-    if by in ("source", "triple"):
-        statement = statement.where(links.c.input_id == source.pk)
-    if by in ("target", "triple"):
-        if target.pk is None:
-            return 0
-        statement = statement.where(links.c.output_id == target.pk)
-    if label is not None:
-        statement = statement.where(links.c.label == label)
-    with source.backend.transaction() as session:
-        return int(session.execute(statement).scalar_one())
+    source_type: str | None
+    target_type: str | None
+    same_triple: bool  # a link of the type and label between exactly these two nodes
+    source_label: bool  # a link of the type and label leaving the source
+    target_any: bool  # a link of the type entering the target
+    target_label: bool  # a link of the type and label entering the target
+
+
+# One round trip instead of one per fact: a NULL target id (unstored) matches no link.
+_FACTS_SQL = """
+SELECT
+    (SELECT node_type FROM db_dbnode WHERE id = :source),
+    (SELECT node_type FROM db_dbnode WHERE id = :target),
+    EXISTS (SELECT 1 FROM db_dblink
+            WHERE type = :type AND input_id = :source AND output_id = :target AND label = :label),
+    EXISTS (SELECT 1 FROM db_dblink WHERE type = :type AND input_id = :source AND label = :label),
+    EXISTS (SELECT 1 FROM db_dblink WHERE type = :type AND output_id = :target),
+    EXISTS (SELECT 1 FROM db_dblink WHERE type = :type AND output_id = :target AND label = :label)
+"""
+
+
+def _stored_facts(source: Node, target: Node, link_type: LinkType, label: str) -> _StoredFacts:
+    parameters = {"source": source.pk, "target": target.pk, "type": link_type.value, "label": label}
+    (row,) = source.backend.read_sql(_FACTS_SQL, parameters)
+    facts = _StoredFacts(row[0], row[1], *map(bool, row[2:]))
+    for node, node_type in ((source, facts.source_type), (target, facts.target_type)):
+        if node.pk is not None and node_type is None:
+            raise NotExistent(f"no db_dbnode row with id {node.pk} (it was deleted or the store was cleared)")
+    return facts
 
 
 def check_link(
@@ -219,20 +229,23 @@ def check_link(
     validate_link_label(label)
 
     rule = LINK_RULES[link_type]
-    source_kind, target_kind = kind_of(source.node_type), kind_of(target.node_type)
+    facts = _stored_facts(source, target, link_type, label)
+    source_type = str(facts.source_type)
+    target_type = target.node_type if facts.target_type is None else facts.target_type
+    source_kind, target_kind = kind_of(source_type), kind_of(target_type)
     if source_kind is not rule.source or target_kind is not rule.target:
         raise ValueError(
             f"a {link_type.value!r} link goes from a {rule.source.value} node to a {rule.target.value} node, "
-            f"not from {source.node_type!r} ({source_kind.value if source_kind else 'no kind'}) "
-            f"to {target.node_type!r} ({target_kind.value if target_kind else 'no kind'})"
+            f"not from {source_type!r} ({source_kind.value if source_kind else 'no kind'}) "
+            f"to {target_type!r} ({target_kind.value if target_kind else 'no kind'})"
         )
 
     same_type = [triple for triple in pending if triple.link_type is link_type]
-    duplicate_triple = _count_stored(source, target, link_type, label, "triple") > 0 or any(
+    duplicate_triple = facts.same_triple or any(
         triple.node == source and triple.link_label == label for triple in same_type
     )
 
-    if rule.outdegree == "unique_pair" and _count_stored(source, target, link_type, label, "source"):
+    if rule.outdegree == "unique_pair" and facts.source_label:
         raise ValueError(
             f"{source!r} already has an outgoing {link_type.value!r} link labelled {label!r} "
             f"(labels of outgoing {link_type.value!r} links are unique per node)"
@@ -242,13 +255,12 @@ def check_link(
             f"the {link_type.value!r} link {label!r} from {source!r} to {target!r} already exists"
         )
 
-    if rule.indegree == "unique" and (_count_stored(source, target, link_type, None, "target") or same_type):
+    if rule.indegree == "unique" and (facts.target_any or same_type):
         raise ValueError(
             f"{target!r} already has an incoming {link_type.value!r} link (at most one is allowed)"
         )
     if rule.indegree == "unique_pair" and (
-        _count_stored(source, target, link_type, label, "target")
-        or any(triple.link_label == label for triple in same_type)
+        facts.target_label or any(triple.link_label == label for triple in same_type)
     ):
         raise ValueError(
             f"{target!r} already has an incoming {link_type.value!r} link labelled {label!r} "

@@ -28,6 +28,8 @@ from .links import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ..backend import SqliteTempBackend
     from .comments import Comment, Log
     from .users import Computer, User
@@ -308,17 +310,18 @@ class Node(Entity):
         return values
 
     def _after_insert(self) -> None:
+        # Inside store()'s transaction: a failing insert undoes the whole store, so no savepoint each.
+        session = self._backend.get_session()
         for source, link_type, label in self._pending_links:
-            self._insert_link(source, link_type, label)
+            self._insert_link(session, source, link_type, label)
         self._pending_links = []
 
-    def _insert_link(self, source: Node, link_type: LinkType, label: str) -> None:
-        with self._backend.transaction() as session:
-            insert_row(
-                session,
-                EntityTypes.LINK,
-                {"input_id": source.pk, "output_id": self.pk, "type": link_type.value, "label": label},
-            )
+    def _insert_link(self, session: Session, source: Node, link_type: LinkType, label: str) -> None:
+        insert_row(
+            session,
+            EntityTypes.LINK,
+            {"input_id": source.pk, "output_id": self.pk, "type": link_type.value, "label": label},
+        )
 
     # ------------------------------------------------------------------ links
 
@@ -331,7 +334,8 @@ class Node(Entity):
         kind = as_link_type(link_type)
         check_link(source, self, kind, link_label, self._pending_links)
         if self.is_stored:
-            self._insert_link(source, kind, link_label)
+            with self._backend.transaction() as session:
+                self._insert_link(session, source, kind, link_label)
         else:
             self._pending_links.append(LinkTriple(source, kind, link_label))
 

@@ -487,11 +487,13 @@ class QueryBuilder:
         sources: dict[str, Source] = {}
         first = self._path[0]
         sources[first["tag"]] = Source.for_table(
-            first["tag"], first["orm_base"], table_of(EntityTypes(first["orm_base"]))
+            first["tag"], first["orm_base"], table_of(EntityTypes(first["orm_base"])), "vertex_0"
         )
         clause: sa.FromClause = sources[first["tag"]].selectable
         for index, item in enumerate(self._path[1:], start=1):
-            new = Source.for_table(item["tag"], item["orm_base"], table_of(EntityTypes(item["orm_base"])))
+            new = Source.for_table(
+                item["tag"], item["orm_base"], table_of(EntityTypes(item["orm_base"])), f"vertex_{index}"
+            )
             joined_tag = item["joining_value"]
             if joined_tag not in sources:
                 raise InputValidationError(
@@ -505,7 +507,7 @@ class QueryBuilder:
                 outer=bool(item.get("outerjoin")),
                 joined_filters=self._filters.get(joined_tag, {}),
                 compiler=compiler,
-                walk_name=f"walk_{index}",
+                index=index,
             )
             clause = join.apply(clause)
             sources[item["tag"]] = new

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ...exceptions import InputValidationError
 from ..entities.links import PROVENANCE_LINK_TYPES
 from ..entity_types import EntityTypes
-from .schema import Source, table_of
+from .schema import Source, named_alias, table_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,8 +90,8 @@ def _walk(
     filters start the walk, so only the relevant part of the graph is visited.
     """
     links = table_of(EntityTypes.LINK)
-    start_node = Source.for_table(joined.tag, "node", table_of(EntityTypes.NODE))
-    first = links.alias()
+    start_node = Source.for_table(joined.tag, "node", table_of(EntityTypes.NODE), f"{name}_start")
+    first = named_alias(links, f"{name}_first")
     start_column = "output_id" if towards == "ancestors" else "input_id"
     conditions: list[sa.ColumnElement[bool]] = [first.c.type.in_(PROVENANCE_LINK_TYPES)]
     node_filter = compiler.compile(start_node, joined_filters)
@@ -107,7 +107,7 @@ def _walk(
         .where(*conditions)
         .cte(name=name, recursive=True)
     )
-    step = links.alias()
+    step = named_alias(links, f"{name}_step")
     if towards == "ancestors":
         recursive = sa.select(step.c.input_id, base.c.descendant_id, base.c.depth + 1).select_from(
             base.join(step, step.c.output_id == base.c.ancestor_id)
@@ -128,7 +128,7 @@ def build_join(
     outer: bool,
     joined_filters: dict[str, Any],
     compiler: FilterCompiler,
-    walk_name: str,
+    index: int,
 ) -> Join:
     """The join that puts ``new`` in ``keyword`` relation to ``joined``."""
     valid = RELATIONSHIPS.get(new.kind, {})
@@ -143,19 +143,21 @@ def build_join(
         )
     kind = new.kind
     if kind == "node" and keyword in ("with_incoming", "with_outgoing"):
-        edge = Source.for_table("", EntityTypes.LINK.value, table_of(EntityTypes.LINK))
+        edge = Source.for_table("", EntityTypes.LINK.value, table_of(EntityTypes.LINK), f"edge_{index}")
         if keyword == "with_incoming":
             return _through(new, joined, edge, "input_id", "output_id", outer=outer)
         return _through(new, joined, edge, "output_id", "input_id", outer=outer)
     if kind == "node" and keyword in ("with_ancestors", "with_descendants"):
         towards = "descendants" if keyword == "with_ancestors" else "ancestors"
-        walk = _walk(joined, joined_filters, compiler, towards, walk_name)
+        walk = _walk(joined, joined_filters, compiler, towards, f"walk_{index}")
         joined_end, new_end = (
             ("ancestor_id", "descendant_id") if towards == "descendants" else ("descendant_id", "ancestor_id")
         )
         return _through(new, joined, walk, joined_end, new_end, outer=outer)
     if (kind, keyword) in (("node", "with_group"), ("group", "with_node")):
-        edge = Source.for_table("", EntityTypes.GROUP_NODE.value, table_of(EntityTypes.GROUP_NODE))
+        edge = Source.for_table(
+            "", EntityTypes.GROUP_NODE.value, table_of(EntityTypes.GROUP_NODE), f"edge_{index}"
+        )
         if kind == "node":
             return _through(new, joined, edge, "dbgroup_id", "dbnode_id", outer=outer)
         return _through(new, joined, edge, "dbnode_id", "dbgroup_id", outer=outer)

@@ -6,6 +6,7 @@ group-membership table of an edge) or the walk of an ancestor/descendant join.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from ..models import MODEL_BY_ENTITY_TYPE, JsonColumn
 if TYPE_CHECKING:
     from ..entities import Entity
 
-__all__ = ["COLUMN_ALIASES", "VERTEX_TYPES", "Source", "entity_class", "table_of"]
+__all__ = ["COLUMN_ALIASES", "VERTEX_TYPES", "Source", "entity_class", "named_alias", "table_of"]
 
 # Names AiiDA's QueryBuilder accepts for some columns, per entity.
 COLUMN_ALIASES: dict[str, dict[str, str]] = {
@@ -53,6 +54,17 @@ def table_of(entity_type: EntityTypes) -> sa.Table:
     return table
 
 
+@functools.cache
+def named_alias(table: sa.Table, name: str) -> sa.FromClause:
+    """The alias ``name`` of ``table``, made once per process.
+
+    Aliases are immutable and may be shared by any number of statements; a new
+    one per query would rebuild its column collection, which costs more than
+    running a small query.
+    """
+    return table.alias(name)
+
+
 def entity_class(entity_type: EntityTypes) -> type[Entity]:
     """Our entity class for a vertex entity type."""
     from .. import entities  # noqa: PLC0415 - entities are only needed when results are built
@@ -79,12 +91,12 @@ class Source:
     json_columns: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def for_table(cls, tag: str, kind: str, table: sa.Table) -> Source:
-        """A new alias of ``table`` for ``tag``."""
+    def for_table(cls, tag: str, kind: str, table: sa.Table, alias: str) -> Source:
+        """``table`` for ``tag`` under the SQL name ``alias`` (unique within the query)."""
         json_columns = frozenset(
             column.name for column in table.columns if isinstance(column.type, JsonColumn)
         )
-        return cls(tag, kind, table.alias(), json_columns)
+        return cls(tag, kind, named_alias(table, alias), json_columns)
 
     @property
     def column_names(self) -> list[str]:
