@@ -27,7 +27,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-HOOKS_MODULE = "pytest_tempstore.aiida.plugin"
 MODE_SKIP_MARK = "--tempstore-aiida"
 
 
@@ -76,10 +75,6 @@ def run_suite(python: str, checkout: Path, work: Path, *, mode: bool, extra: lis
         python,
         "-m",
         "pytest",
-        "-p",
-        HOOKS_MODULE,
-        "-p",
-        "no:tempstore",  # the mode alone: the project's other fixtures play no part here
         "-p",
         "no:cacheprovider",
         f"--junitxml={junit}",

@@ -61,7 +61,7 @@ def time_suite(folder: Path, *, mode: bool) -> tuple[float, dict[str, str], str]
         "-m",
         "pytest",
         "-p",
-        "pytest_tempstore.aiida.plugin",
+        "pytest_tempstore.plugin",
         "-p",
         "no:cacheprovider",
         "-q",

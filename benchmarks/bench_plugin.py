@@ -8,7 +8,9 @@
 - the same with a seeded state of 1,000 nodes and 100 repository objects, via
   ``@pytest.mark.tempstore(seed=...)`` (target: at most 2 ms per test);
 - pytest's startup for a run where no test uses a store, with the plugin against
-  ``-p no:tempstore``: median of 20 runs each (target: at most 5 ms slower).
+  ``-p no:tempstore``: median of 20 runs each (target: at most 5 ms slower); where
+  ``perf`` runs, also the instructions both execute, a figure the machine's load
+  does not move.
 
 Per-test figures are steady state: the clock starts at the second test, after
 the first store (and SQLAlchemy) has loaded. They are CPU time of the pytest
@@ -145,14 +147,34 @@ def startup(root: Path, runs: int) -> tuple[float, float]:
     variants = (((), []), (("-p", "no:tempstore"), []))
     for extra, _ in variants:
         subprocess.run(pytest_command(folder, *extra), check=True, capture_output=True, env=environment)
-    for _ in range(runs):
-        # Interleaved, so that drift in the machine's speed hits both alike.
-        for extra, times in variants:
+    for run in range(runs):
+        # Interleaved, so that drift in the machine's speed hits both alike, and in alternating
+        # order (ABBA...), so that neither variant always runs first.
+        for extra, times in variants if run % 2 == 0 else variants[::-1]:
             start = time.perf_counter()
             subprocess.run(pytest_command(folder, *extra), check=True, capture_output=True, env=environment)
             times.append(time.perf_counter() - start)
     (_, with_plugin), (_, without) = variants
     return statistics.median(with_plugin), statistics.median(without)
+
+
+def startup_instructions(root: Path) -> tuple[float, float] | None:
+    """Instructions executed by the same two runs (``perf stat``, mean of 5): immune to the machine's load.
+
+    ``None`` where ``perf`` is missing or not permitted.
+    """
+    folder = root / "startup"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    counts = []
+    for extra in ((), ("-p", "no:tempstore")):
+        perf = ["perf", "stat", "-e", "instructions:u", "-x", ",", "-r", "5"]
+        command = [*perf, *pytest_command(folder, *extra)]
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
+            counts.append(float(completed.stderr.strip().splitlines()[-1].split(",")[0]))
+        except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+            return None
+    return counts[0], counts[1]
 
 
 def collect(quick: bool = False) -> list[Row]:
@@ -180,6 +202,14 @@ def collect(quick: bool = False) -> list[Row]:
             Row(f"startup, no test uses a store, median of {runs} (ms)", ours * MS, baseline * MS, "ms",
                 f"slower by {slower:.1f} ms <= 5 ms", slower <= 5.0)
         )  # fmt: skip
+        counted = startup_instructions(root)
+        if counted is not None:
+            ours, baseline = counted
+            more = (ours / baseline - 1) * 100
+            rows.append(
+                Row("startup, instructions executed (millions, perf stat)", ours / 1e6, baseline / 1e6, "M",
+                    f"reported ({more:+.1f} %)", True)
+            )  # fmt: skip
     return rows
 
 

@@ -1,7 +1,8 @@
 """pytest-tempstore: throwaway AiiDA provenance stores for tests.
 
-The public names are loaded on first access, so that importing the pytest
-plugin (which imports this package) does not pay for SQLAlchemy and pydantic.
+The public names (``exceptions`` too) are loaded on first access, so that
+importing the pytest plugin, which imports this package, stays cheap: no
+SQLAlchemy, no pydantic, nothing a pytest run that uses no store would not need.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import exceptions
+# Loaded eagerly, unlike the rest: the fixtures and the tests must share one list of active stores.
 from .current import current_store
 
 if TYPE_CHECKING:
+    from . import exceptions
     from .profile import Profile
+    from .registry import TempStoreFactory
     from .repository import SandboxShaRepositoryBackend
     from .storage.backend import SqliteTempBackend
     from .storage.entities import AuthInfo, Comment, Computer, Group, Log, Node, User
@@ -32,6 +35,7 @@ __all__ = [
     "QueryBuilder",
     "SandboxShaRepositoryBackend",
     "SqliteTempBackend",
+    "TempStoreFactory",
     "User",
     "current_store",
     "exceptions",
@@ -45,11 +49,16 @@ _LAZY = {
     "QueryBuilder": ".storage.querybuilder",
     "SandboxShaRepositoryBackend": ".repository",
     "SqliteTempBackend": ".storage.backend",
+    "TempStoreFactory": ".registry",
     **dict.fromkeys(("AuthInfo", "Comment", "Computer", "Group", "Log", "Node", "User"), ".storage.entities"),
 }
 
 
 def __getattr__(name: str) -> Any:
+    if name == "exceptions":
+        value: Any = importlib.import_module(".exceptions", __name__)
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .current import activate, deactivate
-from .marker import StoreSettings
 from .stash import FUNCTION_STORE_KEY, KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY, WIDE_STORES_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .registry import StoreRegistry
+    from .registry import StoreRegistry, TempStoreFactory
     from .storage.backend import SqliteTempBackend
 
 __all__ = [
-    "TempStoreFactory",
     "tempstore",
     "tempstore_factory",
     "tempstore_module",
@@ -30,18 +28,6 @@ __all__ = [
 STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session", "tempstore_factory"})
 #: The fixtures whose stores outlive a test; a test using them gets ``_tempstore_wide_stores``.
 WIDE_STORE_FIXTURES = ("tempstore_session", "tempstore_module")
-
-_DEFAULT_SETTINGS = StoreSettings()
-
-
-class TempStoreFactory(Protocol):
-    """The type of the ``tempstore_factory`` fixture, for annotations."""
-
-    def __call__(
-        self, *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
-    ) -> SqliteTempBackend:
-        """A new store; see ``tempstore_factory``."""
-        ...
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +40,8 @@ def _tempstore_registry(
     registry = pytestconfig.stash.get(REGISTRY_KEY, None)
     if registry is None:
         worker_id = getattr(pytestconfig, "workerinput", {}).get("workerid")
-        registry = StoreRegistry(pytestconfig.stash[KEEP_SETTING_KEY].policy, worker_id)
+        policy, _source = pytestconfig.stash[KEEP_SETTING_KEY]
+        registry = StoreRegistry(policy, worker_id)
         pytestconfig.stash[REGISTRY_KEY] = registry
     registry.bind(tmp_path_factory)
     return registry
@@ -72,8 +59,7 @@ def tempstore(
     on the test, its class or its module. Each starting state is built once per
     process and restored before every test, which costs about a millisecond.
     """
-    settings = request.node.stash.get(SETTINGS_KEY, _DEFAULT_SETTINGS)
-    store = _tempstore_registry.function_store(settings)
+    store = _tempstore_registry.function_store(request.node.stash.get(SETTINGS_KEY, None))
     request.node.stash[FUNCTION_STORE_KEY] = store
     activate(store)
     yield store

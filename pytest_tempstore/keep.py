@@ -1,4 +1,4 @@
-"""Keeping stores after their tests: the policy, where kept stores go, and writing them.
+"""Keeping stores after their tests: which to keep, where they go, writing them, and the summary.
 
 A kept store is written as an unzipped AiiDA archive folder (``metadata.json``,
 ``db.sqlite3``, ``repo/<sha256>``) in ``<basetemp>/tempstore-kept/<test id>/``,
@@ -7,79 +7,43 @@ so ``import_archive`` loads it back and the ``sqlite3`` shell opens its database
 
 from __future__ import annotations
 
-import enum
 import itertools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
-import pytest
+from .stash import KEEP_ERROR_PROPERTY, USER_PROPERTY
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pytest
+
     from .storage.backend import SqliteTempBackend
 
 __all__ = [
-    "KEEP_ERROR_PROPERTY",
     "KEPT_FOLDER",
-    "USER_PROPERTY",
     "KeepPolicy",
-    "KeepSetting",
     "folder_name_for",
-    "resolve_keep_setting",
     "should_keep",
     "write_kept_store",
+    "write_summary",
 ]
 
 #: The folder under pytest's base temporary folder that holds the kept stores.
 KEPT_FOLDER = "tempstore-kept"
 
-#: The name under which a kept folder travels in a test report's ``user_properties``
-#: (and so reaches the xdist controller and JUnit XML).
-USER_PROPERTY = "tempstore_kept"
-
-#: The report property naming a store that could not be kept, and why.
-KEEP_ERROR_PROPERTY = "tempstore_keep_error"
-
 _MAX_NAME_LENGTH = 120
 
-
-class KeepPolicy(enum.StrEnum):
-    """Which stores are written out after their tests."""
-
-    NONE = "none"
-    FAILED = "failed"
-    ALL = "all"
-
-
-class KeepSetting(NamedTuple):
-    """The policy in force and where it came from: ``command line``, ``ini`` or ``default``."""
-
-    policy: KeepPolicy
-    source: str
-
-
-def resolve_keep_setting(command_line: str | None, ini: str) -> KeepSetting:
-    """The policy from the command line, else the ini key, else ``none``.
-
-    The command line is checked by argparse; a bad ini value is a ``pytest.UsageError``.
-    """
-    if command_line is not None:
-        return KeepSetting(KeepPolicy(command_line), "command line")
-    value = ini.strip()
-    if not value:
-        return KeepSetting(KeepPolicy.NONE, "default")
-    try:
-        return KeepSetting(KeepPolicy(value), "ini")
-    except ValueError:
-        valid = ", ".join(policy.value for policy in KeepPolicy)
-        raise pytest.UsageError(f"tempstore_keep = {value!r} is not valid; use one of: {valid}") from None
+#: Which stores are written out after their tests (the plugin lists the values for its options).
+KeepPolicy = Literal["none", "failed", "all"]
 
 
 def should_keep(policy: KeepPolicy, failed: bool, marker_keep: bool | None = None) -> bool:
     """Whether a store is kept: the marker's ``keep`` decides when given, else the policy."""
     if marker_keep is not None:
         return marker_keep
-    return policy is KeepPolicy.ALL or (policy is KeepPolicy.FAILED and failed)
+    return policy == "all" or (policy == "failed" and failed)
 
 
 def folder_name_for(nodeid: str) -> str:
@@ -111,3 +75,15 @@ def write_kept_store(store: SqliteTempBackend, root: Path, label: str) -> Path:
         except FileExistsError:
             continue  # another process took the name meanwhile
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_summary(terminalreporter: pytest.TerminalReporter, entries: Sequence[Sequence[str]]) -> None:
+    """The terminal summary's section: every kept folder, then every store that could not be kept."""
+    folders = [str(value) for name, value in entries if name == USER_PROPERTY]
+    problems = [str(value) for name, value in entries if name == KEEP_ERROR_PROPERTY]
+    plural = "" if len(folders) == 1 else "s"
+    terminalreporter.write_sep("=", f"tempstore: {len(folders)} kept store{plural}")
+    for folder in folders:
+        terminalreporter.write_line(folder)
+    for problem in problems:
+        terminalreporter.write_line(f"could not keep {problem}", red=True)

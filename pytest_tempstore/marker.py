@@ -1,46 +1,53 @@
-"""The ``@pytest.mark.tempstore(...)`` marker: its help line, its arguments and their checks.
+"""The ``@pytest.mark.tempstore(...)`` marker: its arguments and their checks.
 
 A marker configures the ``tempstore`` fixture of the tests it applies to. It may
 sit on a test, a class or a module (``pytestmark``); the closest one wins as a
-whole, its arguments are not merged with those of markers further out.
+whole, its arguments are not merged with those of markers further out. The
+plugin registers its name and help line, and loads this module only for runs
+whose tests carry the marker or use a store.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import pytest
 
     from .storage.backend import SqliteTempBackend
 
-__all__ = ["MARKER_HELP", "MARKER_NAME", "MarkerError", "StoreSettings", "settings_from_marker"]
+__all__ = ["MarkerError", "StoreSettings", "settings_from_marker"]
 
-MARKER_NAME = "tempstore"
-
-MARKER_HELP = (
-    "tempstore(archive=None, seed=None, default_user_email=None, keep=None): "
-    "configure the test's `tempstore`: seed it from an AiiDA archive (a path, relative to the test file's "
-    "folder) and/or a callable taking the store, set the default user's email, and keep (True) or never "
-    "keep (False) the store after the test, whatever --tempstore-keep says."
-)
-
-Seed = Callable[["SqliteTempBackend"], object]
+if TYPE_CHECKING:
+    Seed = Callable[[SqliteTempBackend], object]
 
 
-# NamedTuples, not dataclasses, in the modules the plugin imports at start-up: a frozen
-# dataclass costs ~1 ms to define, which every pytest run in the environment would pay.
-class StoreSettings(NamedTuple):
+class StoreSettings:
     """What a test asks of its function-scoped store; the defaults mean a plain empty store."""
 
-    archive: Path | None = None
-    seed: Seed | None = None
-    default_user_email: str | None = None
-    keep: bool | None = None
+    __slots__ = ("archive", "default_user_email", "keep", "seed")
+
+    def __init__(
+        self,
+        archive: Path | None = None,
+        seed: Seed | None = None,
+        default_user_email: str | None = None,
+        keep: bool | None = None,
+    ) -> None:
+        self.archive = archive
+        self.seed = seed
+        self.default_user_email = default_user_email
+        self.keep = keep
+
+    def __repr__(self) -> str:
+        return (
+            f"StoreSettings(archive={self.archive!r}, seed={self.seed!r}, "
+            f"default_user_email={self.default_user_email!r}, keep={self.keep!r})"
+        )
 
     @property
     def seed_key(self) -> tuple[Path | None, object, str | None]:

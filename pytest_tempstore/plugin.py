@@ -1,8 +1,12 @@
-"""The pytest plugin's hooks; the fixtures live in :mod:`pytest_tempstore.fixtures`.
+"""The pytest plugin's hooks and options; the fixtures live in :mod:`pytest_tempstore.fixtures`.
 
 This module is the ``pytest11`` entry point: importing the fixtures here makes
-them part of the plugin, so ``-p no:tempstore`` turns everything off. It is
-cheap to import: SQLAlchemy and pydantic load when a store is first needed.
+them part of the plugin, so ``-p no:tempstore`` turns everything off. Every
+pytest run in an environment with the plugin installed imports it, so it stays
+small and imports only the fixtures and the stash keys: the marker's checks,
+keeping, the store registry and the AiiDA mode load when a run needs them.
+(pytest loads a plugin's modules through its assertion rewriter, whose loader
+costs about a millisecond per 15 kB of bytecode.)
 """
 
 from __future__ import annotations
@@ -21,20 +25,13 @@ from .fixtures import (
     tempstore_module,
     tempstore_session,
 )
-from .keep import KEEP_ERROR_PROPERTY, USER_PROPERTY, KeepPolicy, resolve_keep_setting, should_keep
-from .marker import MARKER_HELP, MARKER_NAME, MarkerError, StoreSettings, settings_from_marker
-from .stash import (
-    FUNCTION_STORE_KEY,
-    KEEP_SETTING_KEY,
-    REGISTRY_KEY,
-    REPORTS_KEY,
-    SETTINGS_KEY,
-    SUMMARY_KEY,
-    WIDE_STORES_KEY,
-)
+from .stash import KEEP_SETTING_KEY, KEPT_PROPERTIES, LEFTOVER_KEPT_KEY, REGISTRY_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Generator
+
+    from .keep import KeepPolicy
+    from .marker import StoreSettings
 
 __all__ = [
     "_tempstore_registry",
@@ -45,11 +42,25 @@ __all__ = [
     "tempstore_session",
 ]
 
-# The AiiDA mode's hooks: part of this plugin, so `-p no:tempstore` turns them off too.
-# They load aiida-core only when the mode is on.
-pytest_plugins = ["pytest_tempstore.aiida.plugin"]
+MARKER_NAME = "tempstore"
+#: The marker's help line; :mod:`pytest_tempstore.marker` checks the arguments it names.
+MARKER_HELP = (
+    "tempstore(archive=None, seed=None, default_user_email=None, keep=None): "
+    "configure the test's `tempstore`: seed it from an AiiDA archive (a path, relative to the test file's "
+    "folder) and/or a callable taking the store, set the default user's email, and keep (True) or never "
+    "keep (False) the store after the test, whatever --tempstore-keep says."
+)
+#: The values of ``--tempstore-keep`` and of the ini value ``tempstore_keep``.
+KEEP_POLICIES: tuple[KeepPolicy, ...] = ("none", "failed", "all")
 
-_KEPT_PROPERTIES = (USER_PROPERTY, KEEP_ERROR_PROPERTY)
+#: Marks a test whose AiiDA profile is read by another process (a daemon, a ``verdi`` subprocess).
+SUBPROCESS_MARKER = "tempstore_aiida_subprocess"
+_SUBPROCESS_MARKER_HELP = (
+    f"{SUBPROCESS_MARKER}: the test has another process (a daemon, a verdi subprocess) read its AiiDA "
+    "profile: skipped under --tempstore-aiida, whose profiles live in the test process's memory"
+)
+#: The name under which the AiiDA mode's hooks are registered when the mode is on.
+AIIDA_PLUGIN_NAME = "tempstore-aiida"
 #: The key under which an xdist worker hands its last kept stores to the controller.
 _WORKER_OUTPUT_KEY = "tempstore_kept"
 
@@ -63,9 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--tempstore-keep",
         action="store",
         nargs="?",
-        const=KeepPolicy.FAILED.value,
+        const="failed",
         default=None,
-        choices=[policy.value for policy in KeepPolicy],
+        choices=KEEP_POLICIES,
         dest="tempstore_keep",
         help=(
             "keep stores after their tests as AiiDA archive folders in <basetemp>/tempstore-kept: "
@@ -79,21 +90,66 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="string",
         default="",
     )
+    group.addoption(
+        "--tempstore-aiida",
+        action="store_true",
+        default=None,
+        dest="tempstore_aiida",
+        help=(
+            "AiiDA mode: the SQLite profiles that aiida-core's fixtures build live in memory and are "
+            "reset by restoring a snapshot (needs aiida-core). Default: the tempstore_aiida ini value."
+        ),
+    )
+    group.addoption(
+        "--no-tempstore-aiida",
+        action="store_false",
+        dest="tempstore_aiida",
+        help="turn the AiiDA mode off, whatever the ini file says",
+    )
+    parser.addini(
+        "tempstore_aiida",
+        help="turn the AiiDA mode on (default: false); --tempstore-aiida / --no-tempstore-aiida win",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    setting = resolve_keep_setting(config.getoption("tempstore_keep"), config.getini("tempstore_keep"))
-    config.stash[KEEP_SETTING_KEY] = setting
-    summary = config.stash[SUMMARY_KEY] = KeptStoresSummary()
-    config.pluginmanager.register(summary, "tempstore-kept-summary")
+    config.addinivalue_line("markers", _SUBPROCESS_MARKER_HELP)
+    config.stash[KEEP_SETTING_KEY] = _keep_setting(config)
+    config.stash[LEFTOVER_KEPT_KEY] = []
+    aiida_mode = config.getoption("tempstore_aiida")
+    if config.getini("tempstore_aiida") if aiida_mode is None else aiida_mode:
+        # The mode's hooks: part of this plugin (`-p no:tempstore` turns them off too), registered
+        # only now, so that runs without the mode pay nothing for them. pluggy calls their
+        # `pytest_configure`, a historic hook, at once.
+        from .aiida import plugin as aiida_plugin  # noqa: PLC0415
+
+        config.pluginmanager.register(aiida_plugin, AIIDA_PLUGIN_NAME)
+
+
+def _keep_setting(config: pytest.Config) -> tuple[KeepPolicy, str]:
+    """The keep policy and where it came from: the command line (checked by argparse), the ini, or none."""
+    command_line = config.getoption("tempstore_keep")
+    if command_line is not None:
+        return command_line, "command line"
+    value = str(config.getini("tempstore_keep")).strip()
+    if not value:
+        return "none", "default"
+    for policy in KEEP_POLICIES:
+        if value == policy:
+            return policy, "ini"
+    raise pytest.UsageError(
+        f"tempstore_keep = {value!r} is not valid; use one of: {', '.join(KEEP_POLICIES)}"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     import sqlite3  # noqa: PLC0415 - the C extension loads only when a header is shown
 
-    setting = config.stash[KEEP_SETTING_KEY]
-    return f"tempstore: SQLite {sqlite3.sqlite_version}, keep={setting.policy.value} (from {setting.source})"
+    policy, source = config.stash[KEEP_SETTING_KEY]
+    return f"tempstore: SQLite {sqlite3.sqlite_version}, keep={policy} (from {source})"
 
 
 # ---------------------------------------------------------------------- collection
@@ -110,27 +166,27 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class) -> Genera
     items = result if isinstance(result, list) else [result]
     errors: dict[str, None] = {}
     for item in items:
-        if isinstance(item, pytest.Function):
-            settings = _closest_settings(item, errors)
-            if settings is not None:
-                item.stash[SETTINGS_KEY] = settings
+        if isinstance(item, pytest.Function) and item.get_closest_marker(MARKER_NAME) is not None:
+            item.stash[SETTINGS_KEY] = _closest_settings(item, errors)
     if errors:
         raise collector.CollectError("invalid @pytest.mark.tempstore:\n" + "\n".join(errors))
     return result
 
 
-def _closest_settings(item: pytest.Item, errors: dict[str, None]) -> StoreSettings | None:
-    """The settings of the closest tempstore marker, if any; every marker is checked, errors collected."""
+def _closest_settings(item: pytest.Item, errors: dict[str, None]) -> StoreSettings:
+    """The settings of the closest tempstore marker; every marker is checked, errors collected."""
+    from . import marker  # noqa: PLC0415 - loaded only when a test carries the marker
+
     closest: StoreSettings | None = None
-    found = False
     for node, mark in item.iter_markers_with_node(MARKER_NAME):
         try:
-            settings = settings_from_marker(mark, item.path.parent)
-        except MarkerError as error:
+            settings = marker.settings_from_marker(mark, item.path.parent)
+        except marker.MarkerError as error:
             errors[f"  {node.nodeid}: {error}"] = None
-            settings = StoreSettings()
-        if not found:
-            closest, found = settings, True
+            settings = marker.StoreSettings()
+        if closest is None:
+            closest = settings
+    assert closest is not None  # the caller saw a marker
     return closest
 
 
@@ -149,6 +205,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if not uses and not marked:
             continue
         if not marked:
+            from .marker import StoreSettings  # noqa: PLC0415 - loaded only when a test uses a store
+
             item.stash[SETTINGS_KEY] = StoreSettings()
             item.add_marker(MARKER_NAME)
         extra = []
@@ -168,66 +226,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Keep the test's stores when asked, and attach the kept folders to the teardown report.
-
-    Runs once the phase is over; at teardown every fixture of the test is gone,
-    so a failure in setup, call or teardown is known.
-    """
+    """Keep the test's stores when asked, and attach the kept folders to the teardown report."""
     report = yield
     registry = item.config.stash.get(REGISTRY_KEY, None)
-    if registry is None:
-        return report
-    if SETTINGS_KEY in item.stash:
-        reports = item.stash.setdefault(REPORTS_KEY, {})
-        reports[report.when] = report
-        if report.failed:
-            for wide_store in item.stash.get(WIDE_STORES_KEY, ()):
-                registry.note_failure(wide_store)
-        if report.when == "teardown":
-            store = item.stash.get(FUNCTION_STORE_KEY, None)
-            failed = any(phase.failed for phase in reports.values())
-            if store is not None and should_keep(registry.keep_policy, failed, item.stash[SETTINGS_KEY].keep):
-                registry.keep(store, item.nodeid)
-            # The test is over: its reports need not live for the rest of the session.
-            del item.stash[REPORTS_KEY]
-    if report.when == "teardown" and registry.pending:
-        # Kept folders travel with the report: to the terminal summary, the xdist controller and JUnit XML.
-        report.user_properties.extend(registry.drain_pending())
+    if registry is not None:
+        registry.after_phase(item, report)
     return report
 
 
-class KeptStoresSummary:
-    """Collects the kept stores of the run, also from xdist workers, and lists them at the end.
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: what a worker kept after its last report (e.g. when interrupted)."""
+    entries = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, ())
+    node.config.stash[LEFTOVER_KEPT_KEY].extend((str(name), str(value)) for name, value in entries)
 
-    Registered as a plugin object of its own so that its hooks can reach the run's state.
-    """
 
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str]] = []
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """List every kept store of the run, also those of xdist workers (their teardown reports carry them)."""
+    teardowns = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) == "teardown" and getattr(report, "user_properties", None):
+                teardowns.append(report)
+    teardowns.sort(key=_started)
+    entries = [
+        (str(name), str(value))
+        for report in teardowns
+        for name, value in report.user_properties
+        if name in KEPT_PROPERTIES
+    ]
+    leftovers: list[tuple[str, str]] = config.stash.get(LEFTOVER_KEPT_KEY, [])
+    entries.extend(leftovers)
+    if entries:
+        from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "teardown" and report.user_properties:
-            self.entries.extend(
-                (str(name), str(value)) for name, value in report.user_properties if name in _KEPT_PROPERTIES
-            )
+        write_summary(terminalreporter, entries)
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """On the xdist controller: what a worker kept after its last report (e.g. when interrupted)."""
-        entries = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, ())
-        self.entries.extend((str(name), str(value)) for name, value in entries)
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.entries:
-            return
-        folders = [value for name, value in self.entries if name == USER_PROPERTY]
-        problems = [value for name, value in self.entries if name == KEEP_ERROR_PROPERTY]
-        plural = "" if len(folders) == 1 else "s"
-        terminalreporter.write_sep("=", f"tempstore: {len(folders)} kept store{plural}")
-        for folder in folders:
-            terminalreporter.write_line(folder)
-        for problem in problems:
-            terminalreporter.write_line(f"could not keep {problem}", red=True)
+def _started(report: pytest.TestReport) -> float:
+    return report.start
 
 
 # ---------------------------------------------------------------------- end of the run
@@ -246,7 +283,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:
         workeroutput[_WORKER_OUTPUT_KEY] = leftovers
     else:
-        config.stash[SUMMARY_KEY].entries.extend(leftovers)
+        config.stash[LEFTOVER_KEPT_KEY].extend(leftovers)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

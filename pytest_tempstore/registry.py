@@ -15,21 +15,43 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StorageBusy
-from .keep import KEEP_ERROR_PROPERTY, KEPT_FOLDER, USER_PROPERTY, KeepPolicy, should_keep, write_kept_store
+from .keep import KEPT_FOLDER, should_keep, write_kept_store
+from .marker import StoreSettings
 from .seeding import seed_store
+from .stash import (
+    FUNCTION_STORE_KEY,
+    KEEP_ERROR_PROPERTY,
+    REPORTS_KEY,
+    SETTINGS_KEY,
+    USER_PROPERTY,
+    WIDE_STORES_KEY,
+)
 
 if TYPE_CHECKING:
+    import os
     from pathlib import Path
 
     import pytest
 
-    from .marker import StoreSettings
+    from .keep import KeepPolicy
     from .storage.backend import SqliteTempBackend, StoreSnapshot
 
-__all__ = ["StoreRegistry"]
+__all__ = ["StoreRegistry", "TempStoreFactory"]
+
+_DEFAULT_SETTINGS = StoreSettings()
+
+
+class TempStoreFactory(Protocol):
+    """The type of the ``tempstore_factory`` fixture, for annotations."""
+
+    def __call__(
+        self, *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
+    ) -> SqliteTempBackend:
+        """A new store; see ``tempstore_factory``."""
+        ...
 
 
 @dataclass
@@ -117,8 +139,9 @@ class StoreRegistry:
 
     # ------------------------------------------------------------------ function scope
 
-    def function_store(self, settings: StoreSettings) -> SqliteTempBackend:
-        """A store in the starting state ``settings`` ask for, restored afresh for this test."""
+    def function_store(self, settings: StoreSettings | None = None) -> SqliteTempBackend:
+        """A store in the starting state ``settings`` ask for (default: empty), restored for this test."""
+        settings = settings or _DEFAULT_SETTINGS
         key = settings.seed_key
         state = self._states.get(key)
         if state is None:
@@ -183,6 +206,30 @@ class StoreRegistry:
             self.release(store)
 
     # ------------------------------------------------------------------ keeping
+
+    def after_phase(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Note a failed phase; after teardown keep the test's store if asked, and attach what was kept.
+
+        At teardown every fixture of the test is gone, so a failure in setup,
+        call or teardown is known.
+        """
+        settings = item.stash.get(SETTINGS_KEY, None)
+        if settings is not None:
+            reports = item.stash.setdefault(REPORTS_KEY, {})
+            reports[report.when] = report
+            if report.failed:
+                for wide_store in item.stash.get(WIDE_STORES_KEY, ()):
+                    self.note_failure(wide_store)
+            if report.when == "teardown":
+                store = item.stash.get(FUNCTION_STORE_KEY, None)
+                failed = any(phase.failed for phase in reports.values())
+                if store is not None and should_keep(self.keep_policy, failed, settings.keep):
+                    self.keep(store, item.nodeid)
+                # The test is over: its reports need not live for the rest of the session.
+                del item.stash[REPORTS_KEY]
+        if report.when == "teardown" and self.pending:
+            # Kept folders travel with the report: to the terminal summary, xdist's controller, JUnit XML.
+            report.user_properties.extend(self.drain_pending())
 
     def keep(self, store: SqliteTempBackend, label: str) -> None:
         """Write ``store`` to the kept folder named after ``label``; note the outcome in ``pending``.

@@ -1,4 +1,4 @@
-"""The plugin's state, kept in pytest's stashes under these typed keys."""
+"""The plugin's state, kept in pytest's stashes under these typed keys; the names kept stores travel under."""
 
 from __future__ import annotations
 
@@ -7,27 +7,38 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .keep import KeepSetting
+    from .keep import KeepPolicy
     from .marker import StoreSettings
-    from .plugin import KeptStoresSummary
     from .registry import StoreRegistry
     from .storage.backend import SqliteTempBackend
 
 __all__ = [
     "FUNCTION_STORE_KEY",
+    "KEEP_ERROR_PROPERTY",
     "KEEP_SETTING_KEY",
+    "KEPT_PROPERTIES",
+    "LEFTOVER_KEPT_KEY",
     "REGISTRY_KEY",
     "REPORTS_KEY",
     "SETTINGS_KEY",
-    "SUMMARY_KEY",
+    "USER_PROPERTY",
     "WIDE_STORES_KEY",
 ]
 
+#: The name under which a kept folder travels in a test report's ``user_properties``
+#: (and so reaches the xdist controller and JUnit XML).
+USER_PROPERTY = "tempstore_kept"
+#: The report property naming a store that could not be kept, and why.
+KEEP_ERROR_PROPERTY = "tempstore_keep_error"
+KEPT_PROPERTIES = (USER_PROPERTY, KEEP_ERROR_PROPERTY)
+
 # On the config: the run as a whole.
-KEEP_SETTING_KEY: pytest.StashKey[KeepSetting] = pytest.StashKey()
+#: The keep policy in force and where it came from (``command line``, ``ini`` or ``default``).
+KEEP_SETTING_KEY: pytest.StashKey[tuple[KeepPolicy, str]] = pytest.StashKey()
 REGISTRY_KEY: pytest.StashKey[StoreRegistry] = pytest.StashKey()
-#: Collects the kept stores for the terminal summary.
-SUMMARY_KEY: pytest.StashKey[KeptStoresSummary] = pytest.StashKey()
+#: Kept stores that no test report carries (kept at the session's end, or by a worker after its
+#: last report), as ``(property, value)`` pairs for the terminal summary.
+LEFTOVER_KEPT_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 
 # On a test item.
 #: The marker settings of a test that uses a tempstore (or carries the marker).

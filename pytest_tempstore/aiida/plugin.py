@@ -1,8 +1,9 @@
 """The pytest hooks of the AiiDA mode (``--tempstore-aiida`` or ini ``tempstore_aiida = true``).
 
-Off by default. This module imports nothing but pytest: the version check,
-aiida-core and the mode's storage code load only inside hooks, and only when the
-mode is on. The mode reaches aiida-core's fixtures by wrapping the value of its
+Off by default. The options are the main plugin's, which registers
+this module only once the mode is requested. It imports nothing but pytest: the
+version check, aiida-core and the mode's storage code load inside its hooks.
+The mode reaches aiida-core's fixtures by wrapping the value of its
 ``aiida_profile_factory`` in ``pytest_fixture_setup``, which works whichever
 order the fixture modules were registered in.
 """
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
+from ..plugin import SUBPROCESS_MARKER
+
 if TYPE_CHECKING:
     from collections.abc import Generator
 
@@ -23,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODE_KEY",
-    "SUBPROCESS_MARKER",
-    "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_fixture_setup",
@@ -42,12 +43,6 @@ _FACTORY_FIXTURE: Final = "aiida_profile_factory"
 #: aiida-core's fixtures that start (or stop) the daemon, which cannot reach an in-memory store.
 _DAEMON_FIXTURES: Final = frozenset({"daemon_client", "started_daemon_client", "stopped_daemon_client"})
 _WORKER_OUTPUT_KEY: Final = "tempstore_aiida"
-#: Marks a test whose profile is read by another process (a daemon, a ``verdi`` subprocess).
-SUBPROCESS_MARKER: Final = "tempstore_aiida_subprocess"
-_SUBPROCESS_MARKER_HELP: Final = (
-    "the test has another process (a daemon, a verdi subprocess) read its AiiDA profile: "
-    "skipped under --tempstore-aiida, whose profiles live in the test process's memory"
-)
 _SKIP_REASON: Final = (
     "needs the AiiDA daemon, which runs in other processes and cannot reach the in-memory "
     "profile of --tempstore-aiida"
@@ -55,37 +50,6 @@ _SKIP_REASON: Final = (
 _SUBPROCESS_SKIP_REASON: Final = (
     f"marked {SUBPROCESS_MARKER}: another process cannot reach the in-memory profile of --tempstore-aiida"
 )
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("tempstore", "throwaway AiiDA provenance stores (pytest-tempstore)")
-    group.addoption(
-        "--tempstore-aiida",
-        action="store_true",
-        default=None,
-        dest="tempstore_aiida",
-        help=(
-            "AiiDA mode: the SQLite profiles that aiida-core's fixtures build live in memory and are "
-            "reset by restoring a snapshot (needs aiida-core). Default: the tempstore_aiida ini value."
-        ),
-    )
-    group.addoption(
-        "--no-tempstore-aiida",
-        action="store_false",
-        dest="tempstore_aiida",
-        help="turn the AiiDA mode off, whatever the ini file says",
-    )
-    parser.addini(
-        "tempstore_aiida",
-        help="turn the AiiDA mode on (default: false); --tempstore-aiida / --no-tempstore-aiida win",
-        type="bool",
-        default=False,
-    )
-
-
-def _mode_requested(config: pytest.Config) -> bool:
-    option = config.getoption("tempstore_aiida")
-    return bool(config.getini("tempstore_aiida")) if option is None else bool(option)
 
 
 def _storage_entry_point_registered() -> bool:
@@ -102,9 +66,6 @@ def _check_entry_point() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{SUBPROCESS_MARKER}: {_SUBPROCESS_MARKER_HELP}")
-    if not _mode_requested(config):
-        return
     # The version check needs `packaging`, ~20 ms to import: only paid with the mode on.
     from .version import AiidaVersionError, check_aiida_version  # noqa: PLC0415
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 SUITES = Path(__file__).parent / "suites"
-HOOKS_MODULE = "pytest_tempstore.aiida.plugin"
+#: The plugin, named explicitly: these runs load no other installed plugin.
+PLUGIN_MODULE = "pytest_tempstore.plugin"
 
 #: The suites' own ini: warnings are errors, except the ones aiida-core itself raises.
 SUITE_INI = """\
@@ -117,7 +118,7 @@ class SuiteLauncher:
             "-m",
             "pytest",
             "-p",
-            HOOKS_MODULE,
+            PLUGIN_MODULE,
             "-p",
             "no:cacheprovider",
             "-rA",

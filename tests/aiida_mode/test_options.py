@@ -15,7 +15,7 @@ HEADER = "tempstore-aiida: on"
 
 @pytest.fixture
 def run(pytester: pytest.Pytester):
-    """Run a one-test suite in this process with the mode's hooks.
+    """Run a one-test suite in this process with the plugin.
 
     Only runs that stop before aiida-core is imported run here (aiida's globals would leak
     between runs in one process); the runs with the mode on are in ``test_suites``.
@@ -24,7 +24,7 @@ def run(pytester: pytest.Pytester):
 
     def run_with(*arguments: str, ini: str = "") -> pytest.RunResult:
         pytester.makeini(f"[pytest]\n{ini}\n")
-        return pytester.runpytest_inprocess("-p", "no:tempstore", "-p", hooks.__name__, *arguments)
+        return pytester.runpytest_inprocess(*arguments)
 
     return run_with
 
@@ -33,6 +33,18 @@ def test_off_by_default(run):
     result = run()
     assert result.ret == pytest.ExitCode.OK
     assert HEADER not in result.stdout.str()
+
+
+def test_with_the_mode_off_its_hooks_are_not_registered_but_its_marker_is(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        test_marked=(
+            "import pytest\n\n"
+            "@pytest.mark.tempstore_aiida_subprocess\n"
+            "def test_marked(request):\n"
+            "    assert not request.config.pluginmanager.has_plugin('tempstore-aiida')\n"
+        )
+    )
+    pytester.runpytest_inprocess("--strict-markers").assert_outcomes(passed=1)
 
 
 def test_without_aiida_core_it_is_a_usage_error(run, monkeypatch):

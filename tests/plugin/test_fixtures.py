@@ -216,21 +216,29 @@ def test_factory_rejects_bad_profile_arguments(pytester, runpytest):
 
 def test_fixtures_are_listed_with_their_summaries(pytester):
     result = pytester.runpytest("--fixtures")
-    result.stdout.fnmatch_lines(
-        [
-            "*fixtures defined from pytest_tempstore.fixtures*",
+    result.stdout.fnmatch_lines(["*fixtures defined from pytest_tempstore.fixtures*"])
+    # pytest orders the listing by source location; each fixture's summary follows its name.
+    for header, summary in [
+        (
             "tempstore_factory [[]session scope[]] -- *fixtures.py:*",
             "    Make extra AiiDA provenance stores: "
             "``tempstore_factory(**create_profile_kwargs, archive=None)``.",
+        ),
+        (
             "tempstore -- *fixtures.py:*",
             "    An AiiDA provenance store of this test's own: "
             "empty but for the default user, or seeded by the marker.",
+        ),
+        (
             "tempstore_module [[]module scope[]] -- *fixtures.py:*",
             "    An AiiDA provenance store shared by the tests of one module, emptied when the module ends.",
+        ),
+        (
             "tempstore_session [[]session scope[]] -- *fixtures.py:*",
             "    An AiiDA provenance store shared by every test of the run (one per xdist worker).",
-        ]
-    )
+        ),
+    ]:
+        result.stdout.fnmatch_lines([header, summary], consecutive=True)
     # Without -v only the first paragraph is shown, and the private helpers not at all.
     assert "restored before every test" not in result.stdout.str()
     assert "_tempstore_registry" not in result.stdout.str()
