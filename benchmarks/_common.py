@@ -6,14 +6,33 @@ ratio, because absolute times drift on a shared machine.
 
 from __future__ import annotations
 
+import atexit
 import math
+import os
+import shutil
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+def use_private_temporary_folder() -> str:
+    """Send this process's and its children's temporary files to a new folder, removed at exit.
+
+    aiida-core leaves folders behind (its ``SqliteTempBackend`` profiles make an
+    empty ``mkdtemp()`` folder each and never remove it), and so would a
+    benchmark stopped half-way; this way a run leaves nothing in the system's
+    temporary folder.
+    """
+    folder = tempfile.mkdtemp(prefix="tempstore-bench-")
+    atexit.register(shutil.rmtree, folder, True)
+    tempfile.tempdir = folder
+    os.environ["TMPDIR"] = folder
+    return folder
 
 
 def median_seconds(

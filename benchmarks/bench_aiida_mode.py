@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _common import Row, print_table
+from _common import Row, print_table, use_private_temporary_folder
 from aiida_suites import read_outcomes
 
 SUITE_TEST = """
@@ -167,6 +167,7 @@ def collect(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

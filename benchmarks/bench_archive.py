@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, median_seconds, print_table
+from _common import Row, median_seconds, print_table, use_private_temporary_folder
 
 from pytest_tempstore import SqliteTempBackend
 from pytest_tempstore.archive import create_archive, import_archive
@@ -238,6 +238,7 @@ def collect(quick: bool = False, *, large: bool = True) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

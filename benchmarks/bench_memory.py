@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, print_table
+from _common import Row, print_table, use_private_temporary_folder
 
 GROWTH_LIMIT_MB = 20.0
 
@@ -118,6 +118,7 @@ def collect(quick: bool = False, tests: int | None = None) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 tests")
     parser.add_argument("--tests", type=int, help="number of tests (default 10,000)")

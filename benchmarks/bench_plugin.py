@@ -38,7 +38,7 @@ from pathlib import Path
 # Run as a script from anywhere: _common sits beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, print_table
+from _common import Row, print_table, use_private_temporary_folder
 
 MS = 1e3
 
@@ -214,6 +214,7 @@ def collect(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer tests and runs, for a smoke check")
     options = parser.parse_args()

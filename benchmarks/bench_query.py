@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, median_seconds, print_table
+from _common import Row, median_seconds, print_table, use_private_temporary_folder
 
 from pytest_tempstore.storage.backend import SqliteTempBackend
 from pytest_tempstore.storage.entities import Node
@@ -151,6 +151,7 @@ def collect(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     ok = print_table("QueryBuilder and entities vs aiida-core 2.9.4", collect())
     return 0 if ok else 1
 

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, median_seconds, print_table
+from _common import Row, median_seconds, print_table, use_private_temporary_folder
 
 from pytest_tempstore.repository import SandboxShaRepositoryBackend
 
@@ -216,6 +216,7 @@ def collect(quick=False):
 
 
 def main(argv=None):
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke test")
     args = parser.parse_args(argv)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, print_table
+from _common import Row, print_table, use_private_temporary_folder
 
 SIZES = (1_000, 10_000, 100_000)
 OPERATIONS = ("bulk_insert", "_clear", "restore", "query", "create_archive", "import_archive")
@@ -219,6 +219,7 @@ def collect(quick: bool = False, plot_path: Path | None = None) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 nodes only")
     parser.add_argument("--plot", type=Path, help="write the scaling plot (PNG) here")

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, median_seconds, print_table
+from _common import Row, median_seconds, print_table, use_private_temporary_folder
 
 from pytest_tempstore import SqliteTempBackend
 from pytest_tempstore.storage.database import empty_schema_image
@@ -226,6 +226,7 @@ def collect(quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
     args = parser.parse_args()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, print_table
+from _common import Row, print_table, use_private_temporary_folder
 
 OURS = """
 import pytest
@@ -148,6 +148,7 @@ def collect(quick: bool = False, tests: int | None = None) -> list[Row]:
 
 
 def main() -> int:
+    use_private_temporary_folder()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 tests, one run each")
     parser.add_argument("--tests", type=int, help="number of tests in the suite (default 500)")

@@ -8,6 +8,7 @@ open at interpreter exit.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -35,7 +36,7 @@ from ..exceptions import (
 )
 from ..profile import STORAGE_BACKEND, Profile, StorageSection
 from ..repository import RepositorySnapshot, SandboxShaRepositoryBackend
-from ..sandbox import new_sandbox_folder
+from ..sandbox import new_sandbox_folder, remove_owned_folder
 from .collections import EntityCollectionsMixin
 from .database import Database, DatabaseSnapshot
 from .entity_types import EntityTypes
@@ -99,6 +100,18 @@ class _Resources:
         self.repository.erase()
 
 
+def _sandbox_removed_at_exit() -> str:
+    """A new sandbox folder for a ``Model`` made without ``filepath``.
+
+    No store owns it (a store removes only folders it made itself), so it is
+    removed, with its owner lock, when the process exits; the reference leaves
+    such folders behind for good.
+    """
+    folder = new_sandbox_folder()
+    atexit.register(remove_owned_folder, folder)
+    return str(folder)
+
+
 class SqliteTempBackend(EntityCollectionsMixin):
     """A provenance store in an in-memory SQLite database plus a sandbox file repository.
 
@@ -116,9 +129,12 @@ class SqliteTempBackend(EntityCollectionsMixin):
         model_config = ConfigDict(extra="forbid")
 
         filepath: str = Field(
-            default_factory=lambda: str(new_sandbox_folder()),
+            default_factory=_sandbox_removed_at_exit,
             title="Sandbox folder",
-            description="Folder that holds the store's files; a new temporary folder when not given.",
+            description=(
+                "Folder that holds the store's files; a new temporary folder, removed when the process "
+                "exits, when not given."
+            ),
         )
         debug: StrictBool = Field(default=False, description="Log every SQL statement.")
 

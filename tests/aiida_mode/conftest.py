@@ -112,7 +112,14 @@ class SuiteLauncher:
             SUITE_INI + (MODE_IN_INI if conftest.startswith("deprecated") else "")
         )
         # Only the plugins a run names: a second or two less per process than loading every installed one.
-        environment = dict(os.environ, AIIDA_PATH=str(folder / "aiida"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        # Temporary files too: aiida-core leaves an empty folder per temp profile it makes.
+        (folder / "tmp").mkdir()
+        environment = dict(
+            os.environ,
+            AIIDA_PATH=str(folder / "aiida"),
+            PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+            TMPDIR=str(folder / "tmp"),
+        )
         command = [
             sys.executable,
             "-m",

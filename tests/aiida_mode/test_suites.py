@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import psutil
@@ -95,3 +96,9 @@ def test_no_process_of_the_runs_is_left(suite_runs):
         if aiida_path.startswith(root):
             leftovers.append(process.info["cmdline"])
     assert leftovers == []
+
+
+def test_the_mode_leaves_no_temporary_files(suite_runs):
+    for name in ("modern-on", "modern-on-xdist", "deprecated-on"):
+        suite_runs.result(name)
+        assert sorted(os.listdir(suite_runs.root / name / "tmp")) == [], name

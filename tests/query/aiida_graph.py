@@ -35,7 +35,9 @@ def load_aiida(config_folder: str) -> Any:
         from aiida import orm
         from aiida.storage.sqlite_temp import SqliteTempBackend as AiidaTempBackend
 
-        profile = AiidaTempBackend.create_profile("differential")
+        # A folder of ours: without one, aiida-core makes a temporary folder it never removes.
+        storage = os.path.join(config_folder, "storage")
+        profile = AiidaTempBackend.create_profile("differential", filepath=storage)
         aiida.load_profile(profile, allow_switch=True)
     return orm
 

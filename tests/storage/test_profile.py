@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pydantic
 import pytest
 
 from pytest_tempstore import Profile, SqliteTempBackend
+from pytest_tempstore.sandbox import remove_owned_folder
 
 
 def sandbox_folders() -> set[str]:
@@ -70,7 +73,20 @@ def test_model_creates_its_default_folder():
         assert folder.name.startswith("tempstore-")
         assert config.debug is False
     finally:
-        folder.rmdir()
+        remove_owned_folder(folder)
+
+
+def test_the_default_folder_of_a_model_is_removed_when_the_process_exits(tmp_path):
+    code = "from pytest_tempstore import SqliteTempBackend; print(SqliteTempBackend.Model().filepath)"
+    made = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(made).parent == tmp_path
+    assert list(tmp_path.iterdir()) == [], "neither the folder nor its owner lock remains"
 
 
 def test_model_rejects_unknown_keys(tmp_path):
