@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .current import activate, deactivate
-from .stash import FUNCTION_STORE_KEY, KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY, WIDE_STORES_KEY
+from .stash import KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,27 +30,27 @@ STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session"
 WIDE_STORE_FIXTURES = ("tempstore_session", "tempstore_module")
 
 
-@pytest.fixture(scope="session")
-def _tempstore_registry(
-    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
-) -> StoreRegistry:
-    """The process's store registry, made when a test first needs a store; folders from tmp_path_factory."""
-    from .registry import StoreRegistry  # noqa: PLC0415 - not loaded by runs that use no store
+def _registry(request: pytest.FixtureRequest) -> StoreRegistry:
+    """The process's store registry, made when a test first needs a store; folders from tmp_path_factory.
 
-    registry = pytestconfig.stash.get(REGISTRY_KEY, None)
+    A plain function, not a session fixture the store fixtures request: pytest keeps a
+    finalizer of every function-scoped fixture on the session fixtures it requests until the
+    session ends, which would grow memory with every test.
+    """
+    registry = request.config.stash.get(REGISTRY_KEY, None)
     if registry is None:
-        worker_id = getattr(pytestconfig, "workerinput", {}).get("workerid")
-        policy, _source = pytestconfig.stash[KEEP_SETTING_KEY]
+        from .registry import StoreRegistry  # noqa: PLC0415 - not loaded by runs that use no store
+
+        worker_id = getattr(request.config, "workerinput", {}).get("workerid")
+        policy, _source = request.config.stash[KEEP_SETTING_KEY]
         registry = StoreRegistry(policy, worker_id)
-        pytestconfig.stash[REGISTRY_KEY] = registry
-    registry.bind(tmp_path_factory)
+        registry.bind(request.getfixturevalue("tmp_path_factory"))
+        request.config.stash[REGISTRY_KEY] = registry
     return registry
 
 
 @pytest.fixture
-def tempstore(
-    request: pytest.FixtureRequest, _tempstore_registry: StoreRegistry
-) -> Iterator[SqliteTempBackend]:
+def tempstore(request: pytest.FixtureRequest) -> Iterator[SqliteTempBackend]:
     """An AiiDA provenance store of this test's own: empty but for the default user, or seeded by the marker.
 
     The store (a ``SqliteTempBackend``) never sees another test's data and is
@@ -59,17 +59,14 @@ def tempstore(
     on the test, its class or its module. Each starting state is built once per
     process and restored before every test, which costs about a millisecond.
     """
-    store = _tempstore_registry.function_store(request.node.stash.get(SETTINGS_KEY, None))
-    request.node.stash[FUNCTION_STORE_KEY] = store
+    store = _registry(request).function_store(request.node.nodeid, request.node.stash.get(SETTINGS_KEY, None))
     activate(store)
     yield store
     deactivate(store)
 
 
 @pytest.fixture(scope="module")
-def tempstore_module(
-    request: pytest.FixtureRequest, _tempstore_registry: StoreRegistry
-) -> Iterator[SqliteTempBackend]:
+def tempstore_module(request: pytest.FixtureRequest) -> Iterator[SqliteTempBackend]:
     """An AiiDA provenance store shared by the tests of one module, emptied when the module ends.
 
     Tests see each other's data, in the order they run. At the module's end the
@@ -77,27 +74,29 @@ def tempstore_module(
     using it failed), then emptied with ``_clear()``. The marker does not
     configure it.
     """
-    store = _tempstore_registry.module_store()
+    registry = _registry(request)
+    store = registry.module_store()
     yield store
-    _tempstore_registry.finish_wide_store(store, f"{request.node.nodeid}::tempstore_module")
+    registry.finish_wide_store(store, f"{request.node.nodeid}::tempstore_module")
 
 
 @pytest.fixture(scope="session")
-def tempstore_session(_tempstore_registry: StoreRegistry) -> Iterator[SqliteTempBackend]:
+def tempstore_session(request: pytest.FixtureRequest) -> Iterator[SqliteTempBackend]:
     """An AiiDA provenance store shared by every test of the run (one per xdist worker).
 
     It is kept at the session's end if ``--tempstore-keep`` asks for it
     (``failed``: when a test using it failed), then emptied and closed. The
     marker does not configure it.
     """
-    store = _tempstore_registry.new_store("session")
+    registry = _registry(request)
+    store = registry.new_store("session")
     yield store
-    _tempstore_registry.finish_wide_store(store, "tempstore_session")
-    _tempstore_registry.release(store)
+    registry.finish_wide_store(store, "tempstore_session")
+    registry.release(store)
 
 
 @pytest.fixture(scope="session")
-def tempstore_factory(_tempstore_registry: StoreRegistry) -> Iterator[TempStoreFactory]:
+def tempstore_factory(request: pytest.FixtureRequest) -> Iterator[TempStoreFactory]:
     """Make extra AiiDA provenance stores: ``tempstore_factory(**create_profile_kwargs, archive=None)``.
 
     Keyword arguments go to ``SqliteTempBackend.create_profile`` (``name``,
@@ -107,12 +106,13 @@ def tempstore_factory(_tempstore_registry: StoreRegistry) -> Iterator[TempStoreF
     ``tmp_path_factory``. Every store made is closed at the session's end; these
     stores are never ``current_store()`` and never kept.
     """
+    registry = _registry(request)
     made: list[SqliteTempBackend] = []
 
     def make(
         *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
     ) -> SqliteTempBackend:
-        store = _tempstore_registry.new_store("factory", **create_profile_kwargs)
+        store = registry.new_store("factory", **create_profile_kwargs)
         made.append(store)
         if archive is not None:
             from .seeding import import_seed_archive  # noqa: PLC0415 - loaded only when an archive is used
@@ -122,14 +122,14 @@ def tempstore_factory(_tempstore_registry: StoreRegistry) -> Iterator[TempStoreF
 
     yield make
     for store in made:
-        _tempstore_registry.release(store)
+        registry.release(store)
 
 
 @pytest.fixture
 def _tempstore_wide_stores(request: pytest.FixtureRequest) -> Iterator[None]:
     """Make the session and module stores a test uses ``current_store()`` while it runs."""
     stores = [request.getfixturevalue(name) for name in WIDE_STORE_FIXTURES if name in request.fixturenames]
-    request.node.stash[WIDE_STORES_KEY] = stores
+    _registry(request).use_wide_stores(request.node.nodeid, stores)
     for store in stores:
         activate(store)
     yield

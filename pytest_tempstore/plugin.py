@@ -18,7 +18,6 @@ import pytest
 from .fixtures import (
     STORE_FIXTURES,
     WIDE_STORE_FIXTURES,
-    _tempstore_registry,
     _tempstore_wide_stores,
     tempstore,
     tempstore_factory,
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from .marker import StoreSettings
 
 __all__ = [
-    "_tempstore_registry",
     "_tempstore_wide_stores",
     "tempstore",
     "tempstore_factory",

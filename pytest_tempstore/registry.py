@@ -14,21 +14,14 @@ close, so nothing but kept stores remains after a run.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StorageBusy
 from .keep import KEPT_FOLDER, should_keep, write_kept_store
 from .marker import StoreSettings
 from .seeding import seed_store
-from .stash import (
-    FUNCTION_STORE_KEY,
-    KEEP_ERROR_PROPERTY,
-    REPORTS_KEY,
-    SETTINGS_KEY,
-    USER_PROPERTY,
-    WIDE_STORES_KEY,
-)
+from .stash import KEEP_ERROR_PROPERTY, SETTINGS_KEY, USER_PROPERTY
 
 if TYPE_CHECKING:
     import os
@@ -55,6 +48,15 @@ class TempStoreFactory(Protocol):
 
 
 @dataclass
+class _RunningTest:
+    """What the registry knows of a test between its setup and its teardown report."""
+
+    store: SqliteTempBackend | None = None
+    wide_stores: list[SqliteTempBackend] = field(default_factory=list)
+    failed: bool = False
+
+
+@dataclass
 class _StartingState:
     """A starting state for function-scoped stores: its template, snapshot and current working store."""
 
@@ -76,6 +78,8 @@ class StoreRegistry:
         self._states: dict[tuple[Any, ...], _StartingState] = {}
         self._module_store: SqliteTempBackend | None = None
         self._failed: set[int] = set()
+        #: The tests between setup and their teardown report, by node id.
+        self._running: dict[str, _RunningTest] = {}
         self._folder_count = 0
         #: ``(property, value)`` pairs about kept stores not yet attached to a test report.
         self.pending: list[tuple[str, str]] = []
@@ -139,9 +143,17 @@ class StoreRegistry:
 
     # ------------------------------------------------------------------ function scope
 
-    def function_store(self, settings: StoreSettings | None = None) -> SqliteTempBackend:
-        """A store in the starting state ``settings`` ask for (default: empty), restored for this test."""
-        settings = settings or _DEFAULT_SETTINGS
+    def function_store(self, nodeid: str, settings: StoreSettings | None = None) -> SqliteTempBackend:
+        """The store of the test ``nodeid``, in the starting state ``settings`` ask for (default: empty)."""
+        store = self._restored_store(settings or _DEFAULT_SETTINGS)
+        self._running.setdefault(nodeid, _RunningTest()).store = store
+        return store
+
+    def use_wide_stores(self, nodeid: str, stores: list[SqliteTempBackend]) -> None:
+        """Note the module and session stores the test ``nodeid`` uses (kept if it fails)."""
+        self._running.setdefault(nodeid, _RunningTest()).wide_stores = stores
+
+    def _restored_store(self, settings: StoreSettings) -> SqliteTempBackend:
         key = settings.seed_key
         state = self._states.get(key)
         if state is None:
@@ -211,22 +223,20 @@ class StoreRegistry:
         """Note a failed phase; after teardown keep the test's store if asked, and attach what was kept.
 
         At teardown every fixture of the test is gone, so a failure in setup,
-        call or teardown is known.
+        call or teardown is known. The state lives here, not on the test item,
+        and is dropped at teardown: a long run keeps nothing per test.
         """
-        settings = item.stash.get(SETTINGS_KEY, None)
-        if settings is not None:
-            reports = item.stash.setdefault(REPORTS_KEY, {})
-            reports[report.when] = report
+        test = self._running.get(item.nodeid)
+        if test is not None:
             if report.failed:
-                for wide_store in item.stash.get(WIDE_STORES_KEY, ()):
+                test.failed = True
+                for wide_store in test.wide_stores:
                     self.note_failure(wide_store)
             if report.when == "teardown":
-                store = item.stash.get(FUNCTION_STORE_KEY, None)
-                failed = any(phase.failed for phase in reports.values())
-                if store is not None and should_keep(self.keep_policy, failed, settings.keep):
-                    self.keep(store, item.nodeid)
-                # The test is over: its reports need not live for the rest of the session.
-                del item.stash[REPORTS_KEY]
+                del self._running[item.nodeid]
+                settings = item.stash.get(SETTINGS_KEY, _DEFAULT_SETTINGS)
+                if test.store is not None and should_keep(self.keep_policy, test.failed, settings.keep):
+                    self.keep(test.store, item.nodeid)
         if report.when == "teardown" and self.pending:
             # Kept folders travel with the report: to the terminal summary, xdist's controller, JUnit XML.
             report.user_properties.extend(self.drain_pending())

@@ -10,19 +10,15 @@ if TYPE_CHECKING:
     from .keep import KeepPolicy
     from .marker import StoreSettings
     from .registry import StoreRegistry
-    from .storage.backend import SqliteTempBackend
 
 __all__ = [
-    "FUNCTION_STORE_KEY",
     "KEEP_ERROR_PROPERTY",
     "KEEP_SETTING_KEY",
     "KEPT_PROPERTIES",
     "LEFTOVER_KEPT_KEY",
     "REGISTRY_KEY",
-    "REPORTS_KEY",
     "SETTINGS_KEY",
     "USER_PROPERTY",
-    "WIDE_STORES_KEY",
 ]
 
 #: The name under which a kept folder travels in a test report's ``user_properties``
@@ -43,9 +39,3 @@ LEFTOVER_KEPT_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 # On a test item.
 #: The marker settings of a test that uses a tempstore (or carries the marker).
 SETTINGS_KEY: pytest.StashKey[StoreSettings] = pytest.StashKey()
-#: The function-scoped store the test got.
-FUNCTION_STORE_KEY: pytest.StashKey[SqliteTempBackend] = pytest.StashKey()
-#: The module and session stores the test used.
-WIDE_STORES_KEY: pytest.StashKey[list[SqliteTempBackend]] = pytest.StashKey()
-#: The reports of the test's phases so far, by phase.
-REPORTS_KEY: pytest.StashKey[dict[str, pytest.TestReport]] = pytest.StashKey()
