@@ -55,6 +55,24 @@ def test_node_round_trip(store: SqliteTempBackend) -> None:
     assert again.ctime.tzinfo is UTC
 
 
+def test_read_only_columns_refuse_assignment_and_editable_ones_bump_mtime(store: SqliteTempBackend) -> None:
+    node = Node(store, "data.core.int.Int.", label="before").store()
+    group = Group(store, "g").store()
+    for entity, column in [(node, "node_type"), (node, "uuid"), (node, "ctime"), (group, "type_string")]:
+        before = getattr(entity, column)
+        with pytest.raises(AttributeError, match=f"{column} cannot be changed"):
+            setattr(entity, column, "changed")
+        assert getattr(entity, column) == before
+    mtime, pk = node.mtime, node.pk
+    assert mtime is not None
+    assert pk is not None
+    node.label = "after"
+    assert Node.from_pk(store, pk).label == "after"
+    assert node.mtime is not None
+    assert node.mtime >= mtime
+    assert Node.label.__doc__ == "A short label."  # the column's documentation, for help()
+
+
 def test_default_user_is_the_profile_user(store: SqliteTempBackend) -> None:
     assert store.default_user.email == "user@email.com"
     assert store.users.get(email="user@email.com") == store.default_user

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -12,8 +11,11 @@ from ..entity_types import EntityTypes
 from ..models import DbComment, DbLog
 from ._json import clean_json
 from .base import Entity, EntityCollection, EntityT
+from .columns import EditableText, OptionalText, Text, Time
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ..backend import SqliteTempBackend
     from .nodes import Node
     from .users import User
@@ -48,11 +50,7 @@ class Comment(Entity):
             },
         )
 
-    @property
-    def uuid(self) -> str | None:
-        """The UUID (assigned when stored)."""
-        value = self._get("uuid")
-        return None if value is None else str(value)
+    uuid = OptionalText("The UUID (assigned when stored).")
 
     @property
     def node(self) -> Node:
@@ -66,26 +64,9 @@ class Comment(Entity):
 
         return User.from_pk(self._backend, int(self._get("user_id")))
 
-    @property
-    def content(self) -> str:
-        """The text; assigning it bumps ``mtime``."""
-        return str(self._get("content"))
-
-    @content.setter
-    def content(self, value: str) -> None:
-        self._set(content=value)
-
-    @property
-    def ctime(self) -> datetime | None:
-        """When the comment was made."""
-        value = self._get("ctime")
-        return value if isinstance(value, datetime) else None
-
-    @property
-    def mtime(self) -> datetime | None:
-        """When the comment last changed."""
-        value = self._get("mtime")
-        return value if isinstance(value, datetime) else None
+    content = EditableText("The text; assigning it bumps ``mtime``.")
+    ctime = Time("When the comment was made.")
+    mtime = Time("When the comment last changed.")
 
 
 class Log(Entity):
@@ -120,37 +101,17 @@ class Log(Entity):
             values["time"] = time
         super().__init__(backend, values)
 
-    @property
-    def uuid(self) -> str | None:
-        """The UUID (assigned when stored)."""
-        value = self._get("uuid")
-        return None if value is None else str(value)
+    uuid = OptionalText("The UUID (assigned when stored).")
 
     @property
     def node(self) -> Node:
         """The node the record belongs to."""
         return _node_of(self)
 
-    @property
-    def loggername(self) -> str:
-        """The name of the logger."""
-        return str(self._get("loggername"))
-
-    @property
-    def levelname(self) -> str:
-        """The level, e.g. ``REPORT`` or ``ERROR``."""
-        return str(self._get("levelname"))
-
-    @property
-    def message(self) -> str:
-        """The message."""
-        return str(self._get("message"))
-
-    @property
-    def time(self) -> datetime | None:
-        """When the record was made."""
-        value = self._get("time")
-        return value if isinstance(value, datetime) else None
+    loggername = Text("The name of the logger.")
+    levelname = Text("The level, e.g. ``REPORT`` or ``ERROR``.")
+    message = Text("The message.")
+    time = Time("When the record was made.")
 
     @property
     def metadata(self) -> dict[str, Any]:

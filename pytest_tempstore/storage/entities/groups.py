@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from ..entity_types import EntityTypes
 from ..models import DbGroup, DbGroupNode
 from ._json import check_json_key, clean_json
 from .base import Entity, EntityCollection
+from .columns import EditableText, OptionalText, Text, Time
 from .nodes import Node
 
 if TYPE_CHECKING:
@@ -74,40 +74,11 @@ class Group(Entity):
         label = self.label if self.is_stored else self._values["label"]
         return f"<Group {label!r} {'pk=' + str(self._pk) if self.is_stored else 'unstored'}>"
 
-    @property
-    def uuid(self) -> str | None:
-        """The UUID (assigned when stored)."""
-        value = self._get("uuid")
-        return None if value is None else str(value)
-
-    @property
-    def label(self) -> str:
-        """The label (unique together with ``type_string``)."""
-        return str(self._get("label"))
-
-    @label.setter
-    def label(self, value: str) -> None:
-        self._set(label=value)
-
-    @property
-    def type_string(self) -> str:
-        """The group type, e.g. ``core`` or ``core.import``."""
-        return str(self._get("type_string"))
-
-    @property
-    def description(self) -> str:
-        """Description."""
-        return str(self._get("description"))
-
-    @description.setter
-    def description(self, value: str) -> None:
-        self._set(description=value)
-
-    @property
-    def time(self) -> datetime | None:
-        """When the group was made."""
-        value = self._get("time")
-        return value if isinstance(value, datetime) else None
+    uuid = OptionalText("The UUID (assigned when stored).")
+    label = EditableText("The label (unique together with ``type_string``).")
+    type_string = Text("The group type, e.g. ``core`` or ``core.import``.")
+    description = EditableText("Description.")
+    time = Time("When the group was made.")
 
     @property
     def user(self) -> User:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from ..models import DbGroupNode, DbLink, DbNode
 from ._json import check_json_key, clean_json
 from ._rows import insert_row
 from .base import Entity, EntityCollection
+from .columns import EditableText, OptionalText, Text, Time
 from .files import NodeRepository
 from .kinds import NodeKind, kind_of
 from .links import (
@@ -28,6 +28,8 @@ from .links import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
 
     from ..backend import SqliteTempBackend
@@ -192,57 +194,18 @@ class Node(Entity):
 
     # ------------------------------------------------------------------ columns
 
-    @property
-    def uuid(self) -> str | None:
-        """The UUID (assigned when stored)."""
-        value = self._get("uuid")
-        return None if value is None else str(value)
-
-    @property
-    def node_type(self) -> str:
-        """The node type string, e.g. ``data.core.int.Int.``."""
-        return str(self._get("node_type"))
+    uuid = OptionalText("The UUID (assigned when stored).")
+    node_type = Text("The node type string, e.g. ``data.core.int.Int.``.")
+    process_type = OptionalText("The process type string, for process nodes.")
+    label = EditableText("A short label.")
+    description = EditableText("A longer description.")
+    ctime = Time("When the node was stored (or the ``ctime`` given), timezone-aware UTC.")
+    mtime = Time("When the node last changed, timezone-aware UTC.")
 
     @property
     def kind(self) -> NodeKind | None:
         """Data, calculation or workflow; ``None`` for other node types."""
         return kind_of(self.node_type)
-
-    @property
-    def process_type(self) -> str | None:
-        """The process type string, for process nodes."""
-        value = self._get("process_type")
-        return None if value is None else str(value)
-
-    @property
-    def label(self) -> str:
-        """A short label."""
-        return str(self._get("label"))
-
-    @label.setter
-    def label(self, value: str) -> None:
-        self._set(label=value)
-
-    @property
-    def description(self) -> str:
-        """A longer description."""
-        return str(self._get("description"))
-
-    @description.setter
-    def description(self, value: str) -> None:
-        self._set(description=value)
-
-    @property
-    def ctime(self) -> datetime | None:
-        """When the node was stored (or the ``ctime`` given), timezone-aware UTC."""
-        value = self._get("ctime")
-        return value if isinstance(value, datetime) else None
-
-    @property
-    def mtime(self) -> datetime | None:
-        """When the node last changed, timezone-aware UTC."""
-        value = self._get("mtime")
-        return value if isinstance(value, datetime) else None
 
     @property
     def user(self) -> User:

@@ -9,6 +9,7 @@ from ..entity_types import EntityTypes
 from ..models import DbAuthInfo, DbComputer, DbUser
 from ._json import clean_json
 from .base import Entity, EntityCollection
+from .columns import EditableText, OptionalText, Text
 
 if TYPE_CHECKING:
     from ..backend import SqliteTempBackend
@@ -40,41 +41,10 @@ class User(Entity):
     def __repr__(self) -> str:
         return f"<User {self.email!r}>" if self.is_stored else f"<User {self._values['email']!r} unstored>"
 
-    @property
-    def email(self) -> str:
-        """The user's email (unique in a store)."""
-        return str(self._get("email"))
-
-    @email.setter
-    def email(self, value: str) -> None:
-        self._set(email=value)
-
-    @property
-    def first_name(self) -> str:
-        """First name."""
-        return str(self._get("first_name"))
-
-    @first_name.setter
-    def first_name(self, value: str) -> None:
-        self._set(first_name=value)
-
-    @property
-    def last_name(self) -> str:
-        """Last name."""
-        return str(self._get("last_name"))
-
-    @last_name.setter
-    def last_name(self, value: str) -> None:
-        self._set(last_name=value)
-
-    @property
-    def institution(self) -> str:
-        """Institution."""
-        return str(self._get("institution"))
-
-    @institution.setter
-    def institution(self, value: str) -> None:
-        self._set(institution=value)
+    email = EditableText("The user's email (unique in a store).")
+    first_name = EditableText("First name.")
+    last_name = EditableText("Last name.")
+    institution = EditableText("Institution.")
 
 
 class UserCollection(EntityCollection[User]):
@@ -126,48 +96,12 @@ class Computer(Entity):
             else f"<Computer {self._values['label']!r} unstored>"
         )
 
-    @property
-    def uuid(self) -> str | None:
-        """The UUID (assigned when stored)."""
-        value = self._get("uuid")
-        return None if value is None else str(value)
-
-    @property
-    def label(self) -> str:
-        """The unique label."""
-        return str(self._get("label"))
-
-    @label.setter
-    def label(self, value: str) -> None:
-        self._set(label=value)
-
-    @property
-    def hostname(self) -> str:
-        """Host name."""
-        return str(self._get("hostname"))
-
-    @hostname.setter
-    def hostname(self, value: str) -> None:
-        self._set(hostname=value)
-
-    @property
-    def description(self) -> str:
-        """Description."""
-        return str(self._get("description"))
-
-    @description.setter
-    def description(self, value: str) -> None:
-        self._set(description=value)
-
-    @property
-    def scheduler_type(self) -> str:
-        """Entry point name of the scheduler plugin."""
-        return str(self._get("scheduler_type"))
-
-    @property
-    def transport_type(self) -> str:
-        """Entry point name of the transport plugin."""
-        return str(self._get("transport_type"))
+    uuid = OptionalText("The UUID (assigned when stored).")
+    label = EditableText("The unique label.")
+    hostname = EditableText("Host name.")
+    description = EditableText("Description.")
+    scheduler_type = Text("Entry point name of the scheduler plugin.")
+    transport_type = Text("Entry point name of the transport plugin.")
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -1,0 +1,75 @@
+"""Entity attributes that are one column of the entity's row, read anew on every access.
+
+``label = EditableText("A short label.")`` in an entity class reads the ``label``
+column (the attribute's own name) through ``Entity._get`` and writes it through
+``Entity._set``; the read-only kinds refuse assignment, and type checkers see
+that too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, overload
+
+if TYPE_CHECKING:
+    from .base import Entity
+
+__all__ = ["EditableText", "OptionalText", "Text", "Time"]
+
+T = TypeVar("T")
+
+
+class _Column(Generic[T]):
+    """A read-only column; subclasses say how a stored value reads."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, entity: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, entity: Entity, owner: type | None = None) -> T: ...
+
+    def __get__(self, entity: Entity | None, owner: type | None = None) -> Self | T:
+        if entity is None:
+            return self
+        return self._read(entity._get(self.name))
+
+    def _read(self, value: Any) -> T:
+        raise NotImplementedError  # pragma: no cover - every concrete column reads
+
+    def __set__(self, entity: Entity, value: NoReturn) -> None:
+        raise AttributeError(f"{type(entity).__name__}.{self.name} cannot be changed")
+
+
+class Text(_Column[str]):
+    """A text column that cannot be changed through the entity."""
+
+    def _read(self, value: Any) -> str:
+        return str(value)
+
+
+class EditableText(Text):
+    """A text column that assignment changes (bumping ``mtime`` where the table has one)."""
+
+    def __set__(self, entity: Entity, value: str) -> None:
+        entity._set(**{self.name: value})
+
+
+class OptionalText(_Column[str | None]):
+    """A text column that may be empty (``None``), e.g. a UUID before the entity is stored."""
+
+    def _read(self, value: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class Time(_Column[datetime | None]):
+    """A time column, timezone-aware UTC; ``None`` until the row has one."""
+
+    def _read(self, value: Any) -> datetime | None:
+        return value if isinstance(value, datetime) else None
