@@ -35,6 +35,17 @@ def use_private_temporary_folder() -> str:
     return folder
 
 
+class Bytes:
+    """A minimal binary stream over bytes, so that puts measure the repository, not ``io.BytesIO`` copies."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def read(self, size: int = -1) -> bytes:
+        content, self._content = self._content, b""
+        return content
+
+
 def median_seconds(
     work: Callable[[], object], *, repeat: int = 7, setup: Callable[[], object] | None = None
 ) -> float:

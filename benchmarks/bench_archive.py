@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, median_seconds, print_table, use_private_temporary_folder
+from _common import Bytes, Row, median_seconds, print_table, use_private_temporary_folder
 
 from pytest_tempstore import SqliteTempBackend
 from pytest_tempstore.archive import create_archive, import_archive
@@ -59,7 +59,7 @@ def fill_store(store: SqliteTempBackend, nodes: int, objects: int, seed: int = 7
     keys = []
     for _ in range(objects):
         content = rng.randbytes(rng.randint(256, 2048))
-        keys.append(repository.put_object_from_filelike(_Bytes(content)))
+        keys.append(repository.put_object_from_filelike(Bytes(content)))
     start = datetime(2024, 1, 1, tzinfo=UTC)
     calc = "process.calculation.calcfunction.CalcFunctionNode."
     rows = []
@@ -95,17 +95,6 @@ def fill_store(store: SqliteTempBackend, nodes: int, objects: int, seed: int = 7
             {"input_id": calc_id, "output_id": ids[index - 1], "type": "create", "label": "result"},
         ]
     store.bulk_insert("link", links)
-
-
-class _Bytes:
-    """A minimal binary stream, so the fill does not count the cost of ``io.BytesIO`` copies."""
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def read(self, size: int = -1) -> bytes:
-        content, self._content = self._content, b""
-        return content
 
 
 class Aiida:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Row, print_table, use_private_temporary_folder
+from _common import Bytes, Row, print_table, use_private_temporary_folder
 
 SIZES = (1_000, 10_000, 100_000)
 OPERATIONS = ("bulk_insert", "_clear", "restore", "query", "create_archive", "import_archive")
@@ -69,7 +69,7 @@ def build(nodes: int, archive: str) -> dict[str, float]:
     rng = random.Random(7)
     store = SqliteTempBackend(SqliteTempBackend.create_profile())
     repository = store.get_repository()
-    keys = [repository.put_object_from_filelike(_Bytes(rng.randbytes(512))) for _ in range(nodes // 10)]
+    keys = [repository.put_object_from_filelike(Bytes(rng.randbytes(512))) for _ in range(nodes // 10)]
     start = datetime(2024, 1, 1, tzinfo=UTC)
     rows = []
     for index in range(nodes):
@@ -131,17 +131,6 @@ def load(archive: str) -> dict[str, float]:
     began = time.perf_counter()
     import_archive(archive, store, create_group=False)
     return {"import_archive": time.perf_counter() - began, "import_rss_mb": peak_rss_mb()}
-
-
-class _Bytes:
-    """A minimal binary stream over bytes."""
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def read(self, size: int = -1) -> bytes:
-        content, self._content = self._content, b""
-        return content
 
 
 def in_child(step: str, nodes: int, archive: str) -> dict[str, float]:

@@ -50,19 +50,17 @@ _LAZY = {
     "SandboxShaRepositoryBackend": ".repository",
     "SqliteTempBackend": ".storage.backend",
     "TempStoreFactory": ".registry",
+    "exceptions": ".exceptions",  # the module itself
     **dict.fromkeys(("AuthInfo", "Comment", "Computer", "Group", "Log", "Node", "User"), ".storage.entities"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name == "exceptions":
-        value: Any = importlib.import_module(".exceptions", __name__)
-        globals()[name] = value
-        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    loaded = importlib.import_module(module, __name__)
+    value = loaded if module == f".{name}" else getattr(loaded, name)
     globals()[name] = value
     return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from .stash import KEEP_ERROR_PROPERTY, USER_PROPERTY
 
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
     import pytest
 
+    from .plugin import KeepPolicy
     from .storage.backend import SqliteTempBackend
 
 __all__ = [
     "KEPT_FOLDER",
-    "KeepPolicy",
     "folder_name_for",
     "should_keep",
     "write_kept_store",
@@ -34,9 +34,6 @@ __all__ = [
 KEPT_FOLDER = "tempstore-kept"
 
 _MAX_NAME_LENGTH = 120
-
-#: Which stores are written out after their tests (the plugin lists the values for its options).
-KeepPolicy = Literal["none", "failed", "all"]
 
 
 def should_keep(policy: KeepPolicy, failed: bool, marker_keep: bool | None = None) -> bool:

@@ -11,6 +11,7 @@ costs about a millisecond per 15 kB of bytecode.)
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,9 +29,12 @@ from .stash import KEEP_SETTING_KEY, KEPT_PROPERTIES, LEFTOVER_KEPT_KEY, REGISTR
 
 if TYPE_CHECKING:
     from collections.abc import Generator
+    from typing import Literal
 
-    from .keep import KeepPolicy
     from .marker import StoreSettings
+
+    #: Which stores are written out after their tests.
+    KeepPolicy = Literal["none", "failed", "all"]
 
 __all__ = [
     "_tempstore_wide_stores",
@@ -246,7 +250,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         for report in reports:
             if getattr(report, "when", None) == "teardown" and getattr(report, "user_properties", None):
                 teardowns.append(report)
-    teardowns.sort(key=_started)
+    teardowns.sort(key=attrgetter("start"))
     entries = [
         (str(name), str(value))
         for report in teardowns
@@ -259,10 +263,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
 
         write_summary(terminalreporter, entries)
-
-
-def _started(report: pytest.TestReport) -> float:
-    return report.start
 
 
 # ---------------------------------------------------------------------- end of the run

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from .keep import KeepPolicy
+    from .plugin import KeepPolicy
     from .storage.backend import SqliteTempBackend, StoreSnapshot
 
 __all__ = ["StoreRegistry", "TempStoreFactory"]

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .keep import KeepPolicy
     from .marker import StoreSettings
+    from .plugin import KeepPolicy
     from .registry import StoreRegistry
 
 __all__ = [

@@ -17,27 +17,15 @@ if TYPE_CHECKING:
     from pytest_tempstore import SqliteTempBackend
 
 
-_TABLES = (
-    "db_dbuser",
-    "db_dbcomputer",
-    "db_dbauthinfo",
-    "db_dbnode",
-    "db_dblink",
-    "db_dbgroup",
-    "db_dbgroup_dbnodes",
-    "db_dbcomment",
-    "db_dblog",
-    "db_dbsetting",
-)
-
-
 def fingerprint(store: SqliteTempBackend) -> tuple[Any, ...]:
     """Every row of every table and every repository key with its content: equal exactly when the data is."""
+    from pytest_tempstore.storage.models import Base
+
     with store.transaction() as session:
         connection = session.connection()
         rows = tuple(
             tuple(sorted(map(tuple, connection.exec_driver_sql(f"SELECT * FROM {table}").all()), key=repr))
-            for table in _TABLES
+            for table in Base.metadata.tables
         )
     repository = store.get_repository()
     objects = tuple(sorted((key, repository.get_object_content(key)) for key in repository.list_objects()))
