@@ -148,10 +148,10 @@ def _keep_setting(config: pytest.Config) -> tuple[KeepPolicy, str]:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    import sqlite3  # noqa: PLC0415 - the C extension loads only when a header is shown
+    from .storage.driver import describe  # noqa: PLC0415 - the driver loads only when a header is shown
 
     policy, source = config.stash[KEEP_SETTING_KEY]
-    return f"tempstore: SQLite {sqlite3.sqlite_version}, keep={policy} (from {source})"
+    return f"tempstore: {describe()}, keep={policy} (from {source})"
 
 
 # ---------------------------------------------------------------------- collection

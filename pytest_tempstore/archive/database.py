@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..exceptions import ArchiveError
 from ..storage.entity_types import EntityTypes
-from ..storage.models import MODEL_BY_ENTITY_TYPE, JsonColumn, UTCDateTime
+from ..storage.models import MODEL_BY_ENTITY_TYPE, UTCDateTime, is_json
 from .format import DATABASE_NAME
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def table_reader(entity_type: EntityTypes) -> TableReader:
     columns = tuple(column for column in table.columns if column.name != "id")
     decoders: list[Callable[[Any], Any] | None] = []
     for column in columns:
-        if isinstance(column.type, JsonColumn):
+        if is_json(column):
             decoders.append(decode_json)
         elif isinstance(column.type, UTCDateTime):
             decoders.append(_decode_time)

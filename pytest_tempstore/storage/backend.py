@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import sqlite3
 import threading
 import weakref
 from contextlib import contextmanager
@@ -37,8 +36,9 @@ from ..exceptions import (
 from ..profile import STORAGE_BACKEND, Profile, StorageSection
 from ..repository import RepositorySnapshot, SandboxShaRepositoryBackend
 from ..sandbox import new_sandbox_folder, remove_owned_folder
+from . import driver
 from .collections import EntityCollectionsMixin
-from .database import Database, DatabaseSnapshot
+from .database import Database, DatabaseSnapshot, write_json_as_text
 from .entity_types import EntityTypes
 from .models import DbNode, DbSetting, utc_now
 from .repository_metadata import referenced_keys
@@ -415,7 +415,7 @@ class SqliteTempBackend(EntityCollectionsMixin):
         except BaseException as error:
             if nested is not None:
                 nested.rollback()
-            if isinstance(error, sa.exc.DBAPIError | sqlite3.DatabaseError):
+            if isinstance(error, sa.exc.DBAPIError | driver.DatabaseError):
                 raise IntegrityError(f"{entity}: {getattr(error, 'orig', error)}") from error
             raise
         else:
@@ -640,16 +640,17 @@ class SqliteTempBackend(EntityCollectionsMixin):
             if database.session.in_transaction():
                 self._commit(database.session)
             try:
-                destination = sqlite3.connect(path)
+                destination = driver.connect(str(path))
                 try:
                     database.dbapi_connection.backup(destination)
+                    write_json_as_text(destination)
                 finally:
                     destination.close()
             except BaseException as error:
                 # A full disk or an unwritable folder: no partial file is left, and the error is ours.
                 with contextlib.suppress(OSError):
                     path.unlink()
-                if isinstance(error, sqlite3.Error):
+                if isinstance(error, driver.Error):
                     raise UnreachableStorage(f"cannot write the database to {path}: {error}") from error
                 raise
 

@@ -1,14 +1,14 @@
 """One in-memory SQLite database, shared by every thread that uses a store.
 
-Each store owns a single ``sqlite3`` connection to a private ``:memory:``
+Each store owns a single connection of the chosen driver (see ``driver``) to a private ``:memory:``
 database, reached through a ``StaticPool`` engine so that every thread sees the
 same data (SQLAlchemy's default pool would give each thread its own, empty,
 database). A re-entrant lock serialises access.
 
-New databases are cloned from an image of the empty schema built once per
-process, which is why a store costs well under a millisecond instead of the
-~25 ms that creating the tables takes. Snapshots and restores use SQLite's
-backup API: unlike ``deserialize()``, it refuses (rather than crashing the
+New databases are copies of an empty schema built once per process, which is
+why a store costs well under a millisecond instead of the ~25 ms that creating
+the tables takes. Copies, snapshots and restores use SQLite's backup API: unlike
+``deserialize()`` (which pysqlite3 lacks), it refuses (rather than crashing the
 process) when a statement is still active on the target connection, and in that
 case the database moves to a fresh connection instead.
 
@@ -20,7 +20,6 @@ cookie): copying would also make SQLite re-read the schema, ~0.35 ms.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -29,40 +28,56 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from .models import Base
+from . import driver
+from .models import Base, is_jsonb
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    import sqlite3
+    from collections.abc import Callable, Mapping, Sequence
 
     from sqlalchemy.engine import Connection
 
-__all__ = ["Database", "DatabaseSnapshot", "empty_schema_image"]
+__all__ = ["Database", "DatabaseSnapshot", "empty_schema", "write_json_as_text"]
 
 
-@functools.cache
-def empty_schema_image() -> bytes:
-    """The serialised image of a database holding the ten empty tables."""
-    connection = _connect()
-    engine = sa.create_engine("sqlite://", creator=lambda: connection, poolclass=StaticPool)
-    Base.metadata.create_all(engine)
-    image = connection.serialize()
-    engine.dispose()
-    return image
-
-
-def _connect(image: bytes | None = None) -> sqlite3.Connection:
-    """A new connection to a private in-memory database, optionally loaded from ``image``.
+def _connect() -> sqlite3.Connection:
+    """A new connection to a private, empty in-memory database.
 
     ``isolation_level=None`` stops the driver from issuing its own ``BEGIN``;
     the engine's ``begin`` hook issues it instead, which is what makes
     SAVEPOINTs behave (see SQLAlchemy's pysqlite dialect notes).
     """
-    connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-    if image is not None:
-        # Safe here: nothing has run on this connection yet.
-        connection.deserialize(image)
+    connection = driver.connect(":memory:", check_same_thread=False, isolation_level=None)
     connection.execute("PRAGMA foreign_keys = ON")
     return connection
+
+
+def _engine(creator: Callable[[], sqlite3.Connection], *, echo: bool = False) -> sa.Engine:
+    """An engine on the one connection ``creator`` hands out, speaking through the chosen driver."""
+    return sa.create_engine(
+        "sqlite://", module=driver.DBAPI, creator=creator, poolclass=StaticPool, echo=echo
+    )
+
+
+@functools.cache
+def _json_text_updates() -> tuple[str, ...]:
+    """The statements that turn the schema's JSONB columns back into JSON text (none without JSONB)."""
+    updates = []
+    for table in Base.metadata.sorted_tables:
+        names = [column.name for column in table.columns if is_jsonb(column)]
+        if names:
+            assignments = ", ".join(f'"{name}" = json("{name}")' for name in names)
+            updates.append(f'UPDATE "{table.name}" SET {assignments}')
+    return tuple(updates)
+
+
+def write_json_as_text(connection: sqlite3.Connection) -> None:
+    """Turn every JSONB column of ``connection``'s database into JSON text, as archives hold it."""
+    updates = _json_text_updates()
+    if updates:
+        with connection:
+            for update in updates:
+                connection.execute(update)
 
 
 def _emit_begin(connection: Connection) -> None:
@@ -78,7 +93,7 @@ class DatabaseSnapshot:
         self._connection = connection
 
     def copy_into(self, target: sqlite3.Connection) -> None:
-        """Overwrite ``target`` with this snapshot (``sqlite3.OperationalError`` if it is busy)."""
+        """Overwrite ``target`` with this snapshot (the driver's ``OperationalError`` if it is busy)."""
         self._connection.backup(target)
 
     def close(self) -> None:
@@ -86,15 +101,32 @@ class DatabaseSnapshot:
         self._connection.close()
 
 
+@functools.cache
+def empty_schema() -> DatabaseSnapshot:
+    """A snapshot of a database holding the ten empty tables, built once per process."""
+    scratch = _connect()
+    engine = _engine(lambda: scratch)
+    Base.metadata.create_all(engine)
+    template = driver.connect(":memory:", check_same_thread=False)
+    scratch.backup(template)
+    engine.dispose()  # closes ``scratch``
+    return DatabaseSnapshot(template)
+
+
+def _new_database() -> sqlite3.Connection:
+    connection = _connect()
+    # Safe: nothing runs on a new connection yet, so the copy cannot find it busy.
+    empty_schema().copy_into(connection)
+    return connection
+
+
 class Database:
     """The SQL half of a store: one connection, its engine, its session and its lock."""
 
     def __init__(self, *, echo: bool = False) -> None:
         self.lock = threading.RLock()
-        self._connection = _connect(empty_schema_image())
-        self.engine = sa.create_engine(
-            "sqlite://", creator=self._current_connection, poolclass=StaticPool, echo=echo
-        )
+        self._connection = _new_database()
+        self.engine = _engine(self._current_connection, echo=echo)
         sa.event.listen(self.engine, "begin", _emit_begin)
         self.session = Session(self.engine)
         # The snapshot the database last equalled, and the fingerprint it had then.
@@ -110,7 +142,7 @@ class Database:
 
     def snapshot(self) -> DatabaseSnapshot:
         """A copy of the committed state of the database."""
-        copy = sqlite3.connect(":memory:", check_same_thread=False)
+        copy = driver.connect(":memory:", check_same_thread=False)
         with self.lock:
             self._connection.backup(copy)
             snapshot = DatabaseSnapshot(copy)
@@ -126,7 +158,7 @@ class Database:
                 return
             try:
                 snapshot.copy_into(self._connection)
-            except sqlite3.OperationalError:
+            except driver.OperationalError:
                 # A statement is still active on the connection (e.g. a cursor kept
                 # alive by a failed test's traceback): move to a fresh connection.
                 fresh = _connect()
@@ -139,13 +171,10 @@ class Database:
         with self.lock:
             self._matched = None
             self._discard_session_state()
-            fresh = _connect(empty_schema_image())
             try:
-                fresh.backup(self._connection)
-            except sqlite3.OperationalError:
-                self._replace_connection(fresh)
-            else:
-                fresh.close()
+                empty_schema().copy_into(self._connection)
+            except driver.OperationalError:
+                self._replace_connection(_new_database())
 
     def _fingerprint(self) -> tuple[sqlite3.Connection, int, int]:
         """What changes whenever the database may have: written rows, the schema, the connection."""

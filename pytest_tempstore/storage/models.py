@@ -8,7 +8,6 @@ what lets an archive's ``db.sqlite3`` be a straight copy of a store's database.
 
 from __future__ import annotations
 
-import json
 import uuid as uuid_module
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import JSON as SqliteJSON
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .driver import JSONB
 from .entity_types import EntityTypes
 
 if TYPE_CHECKING:
@@ -36,7 +36,11 @@ __all__ = [
     "DbSetting",
     "DbUser",
     "JsonColumn",
+    "JsonbColumn",
+    "NodeJsonColumn",
     "UTCDateTime",
+    "is_json",
+    "is_jsonb",
     "new_uuid",
     "utc_now",
 ]
@@ -83,22 +87,47 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 class JsonColumn(SqliteJSON):
-    """SQLite JSON that also reads back top-level numbers.
+    """A JSON column of the schema, stored as JSON text.
 
-    A column declared ``JSON`` has numeric affinity in SQLite, so the text
-    ``'5'`` written for the value 5 comes back as the integer 5; the stock
-    result processor would hand that integer to ``json.loads`` and fail.
+    SQLAlchemy's SQLite dialect reads it with a processor that also passes
+    top-level numbers through: a column declared ``JSON`` has numeric affinity,
+    so the text ``'5'`` written for the value 5 comes back as the integer 5.
     """
 
     cache_ok = True
 
-    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        def process(value: object) -> Any:
-            if isinstance(value, str | bytes):
-                return json.loads(value)
-            return value
 
-        return process
+class JsonbColumn(sa.TypeDecorator[Any]):
+    """A JSON column stored as SQLite's binary JSONB: written through ``jsonb()``, read through ``json()``.
+
+    Filters on JSON paths then read the stored value without parsing text. The
+    DDL stays ``JSON``, as in the reference, and a written database holds JSON
+    text again (``write_json_as_text``). A decorator rather than a subclass: the
+    dialect swaps a plain JSON type for its own, dropping these expressions.
+    """
+
+    impl = JsonColumn
+    cache_ok = True
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.func.jsonb(bindvalue, type_=self)
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return sa.func.json(colexpr, type_=self)
+
+
+# Node attributes and extras are what JSON filters scan: JSONB where the SQLite in use has it.
+NodeJsonColumn: type[sa.types.TypeEngine[Any]] = JsonbColumn if JSONB else JsonColumn
+
+
+def is_json(column: sa.ColumnElement[Any]) -> bool:
+    """Whether ``column`` holds JSON, as text or as JSONB."""
+    return isinstance(column.type, JsonColumn | JsonbColumn)
+
+
+def is_jsonb(column: sa.ColumnElement[Any]) -> bool:
+    """Whether ``column`` holds JSONB (raw SQL must then write ``jsonb(?)`` and read ``json(column)``)."""
+    return isinstance(column.type, JsonbColumn)
 
 
 class Base(DeclarativeBase):
@@ -158,8 +187,8 @@ class DbNode(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     ctime: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     mtime: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now, index=True)
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, default=dict)
-    extras: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, default=dict)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(NodeJsonColumn, default=dict)
+    extras: Mapped[dict[str, Any] | None] = mapped_column(NodeJsonColumn, default=dict)
     repository_metadata: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
     dbcomputer_id: Mapped[int | None] = mapped_column(_fk("db_dbcomputer.id", "RESTRICT"), index=True)
     user_id: Mapped[int] = mapped_column(_fk("db_dbuser.id", "RESTRICT"), index=True)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ..exceptions import IntegrityError
-from .models import MODEL_BY_ENTITY_TYPE, utc_now
+from .models import MODEL_BY_ENTITY_TYPE, is_jsonb, utc_now
 
 if TYPE_CHECKING:
     import sqlite3
@@ -34,7 +34,9 @@ __all__ = [
     "describe_values",
     "missing_ids",
     "row_spec",
+    "selected_value",
     "table_column_reader",
+    "value_placeholder",
 ]
 
 _DIALECT = sqlite.dialect()
@@ -61,18 +63,24 @@ class RowSpec:
     columns: tuple[str, ...]
     column_set: frozenset[str]
     converters: tuple[Converter, ...]
+    # The SQL that stands for each column's value: ``?``, or ``jsonb(?)`` for a JSONB column.
+    placeholders: tuple[str, ...]
     defaults: Mapping[str, Callable[[], Any]]
     foreign_keys: tuple[ForeignKey, ...]
     has_mtime: bool
 
     def insert_sql(self) -> str:
         names = ", ".join(f'"{name}"' for name in ("id", *self.columns))
-        marks = ", ".join("?" * (len(self.columns) + 1))
+        marks = ", ".join(("?", *self.placeholders))
         return f"INSERT INTO {self.table} ({names}) VALUES ({marks})"
 
     def update_sql(self, columns: tuple[str, ...]) -> str:
-        assignments = ", ".join(f'"{name}" = ?' for name in columns)
+        assignments = ", ".join(f'"{name}" = {self.placeholder(name)}' for name in columns)
         return f"UPDATE {self.table} SET {assignments} WHERE id = ?"
+
+    def placeholder(self, column: str) -> str:
+        """The SQL that stands for ``column``'s value in a statement."""
+        return self.placeholders[self.columns.index(column)]
 
     def insert_values(self, rows: Iterable[object], *, allow_defaults: bool) -> list[tuple[Any, ...]]:
         """Check every row, then convert it to a tuple in column order (without the id)."""
@@ -206,10 +214,21 @@ def row_spec(entity_type: EntityTypes) -> RowSpec:
         columns=tuple(column.name for column in columns),
         column_set=frozenset(column.name for column in columns),
         converters=converters,
+        placeholders=tuple(value_placeholder(column) for column in columns),
         defaults=defaults,
         foreign_keys=foreign_keys,
         has_mtime="mtime" in table.columns,
     )
+
+
+def value_placeholder(column: sa.ColumnElement[Any]) -> str:
+    """How raw SQL passes a value to ``column``: ``jsonb(?)`` for a JSONB column, else ``?``."""
+    return "jsonb(?)" if is_jsonb(column) else "?"
+
+
+def selected_value(column: sa.Column[Any]) -> str:
+    """How raw SQL selects ``column`` so that its reader gets what the ORM gets: JSONB as JSON text."""
+    return f'json("{column.name}")' if is_jsonb(column) else f'"{column.name}"'
 
 
 def missing_ids(connection: sqlite3.Connection, table: str, ids: Iterable[Any]) -> list[Any]:

@@ -260,8 +260,9 @@ def _describe_all(store: SqliteTempBackend, *, with_import_groups: bool) -> dict
                     "files": _files(json.loads(row[11]), read),
                 }
                 for row in rows(
-                    "SELECT uuid, node_type, process_type, label, description, ctime, mtime, attributes, "
-                    "extras, user_id, dbcomputer_id, repository_metadata FROM db_dbnode"
+                    "SELECT uuid, node_type, process_type, label, description, ctime, mtime, "
+                    "json(attributes), json(extras), user_id, dbcomputer_id, repository_metadata "
+                    "FROM db_dbnode"
                 )
             },
             "links": sorted(

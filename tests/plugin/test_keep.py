@@ -9,6 +9,7 @@ import pytest
 
 from pytest_tempstore.archive import import_archive
 from pytest_tempstore.keep import folder_name_for
+from pytest_tempstore.storage import driver
 
 from .conftest import kept_folders, store_folders
 
@@ -88,7 +89,7 @@ def test_policy_comes_from_command_line_then_ini(pytester, runpytest, args, ini,
         pytester.makeini(f"[pytest]\ntempstore_keep = {ini}\n")
     pytester.makepyfile("def test_nothing(): pass")
     result = runpytest(*args)
-    result.stdout.fnmatch_lines([f"tempstore: SQLite {sqlite3.sqlite_version}, {header}"])
+    result.stdout.fnmatch_lines([f"tempstore: {driver.describe()}, {header}"])
     assert result.stdout.str().count("tempstore: SQLite") == 1
 
 

@@ -8,13 +8,13 @@ through these helpers, so two handles on one row, ``bulk_update`` and
 from __future__ import annotations
 
 import functools
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ...exceptions import IntegrityError, NotExistent
-from ..rows import row_spec, table_column_reader
+from .. import driver
+from ..rows import row_spec, selected_value, table_column_reader
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -52,7 +52,7 @@ def fetch_values(
 
 @functools.cache
 def _select_by_id(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
-    names = ", ".join(f'"{table.c[name].name}"' for name in columns)
+    names = ", ".join(selected_value(table.c[name]) for name in columns)
     readers = tuple(table_column_reader(table, name) for name in columns)
     return f'SELECT {names} FROM "{table.name}" WHERE id = ?', readers
 
@@ -62,7 +62,7 @@ def _insert_sql(entity_type: EntityTypes) -> str:
     spec = row_spec(entity_type)
     return (
         f"INSERT INTO {spec.table} ({', '.join(f'{name!r}' for name in spec.columns)}) "
-        f"VALUES ({', '.join('?' * len(spec.columns))})"
+        f"VALUES ({', '.join(spec.placeholders)})"
     )
 
 
@@ -78,7 +78,7 @@ def insert_row(session: Session, entity_type: EntityTypes, values: Mapping[str, 
     assert connection is not None
     try:
         cursor = connection.execute(_insert_sql(entity_type), converted)
-    except sqlite3.DatabaseError as error:
+    except driver.DatabaseError as error:
         raise IntegrityError(f"{entity_type.value}: {error}") from None
     if session.identity_map:
         # Raw writes bypass the ORM: objects it caches may now be stale.

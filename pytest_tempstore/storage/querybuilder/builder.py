@@ -10,10 +10,13 @@ and ``as_dict()`` of ours can be read back the same way.
 from __future__ import annotations
 
 import copy
+import json
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from ...exceptions import InputValidationError, MultipleObjectsError, NotExistent
 from ..entity_types import EntityTypes
@@ -35,6 +38,28 @@ EDGE_TAG_DELIMITER = "--"
 _DICT_KEYS = ("path", "filters", "project", "project_map", "order_by", "limit", "offset", "distinct")
 
 
+_DIALECT = sqlite.dialect()
+
+
+def _has_result_processor(column: sa.ColumnElement[Any]) -> bool:
+    """Whether SQLAlchemy turns what the driver returns for ``column`` into something else."""
+    return column.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None) is not None
+
+
+# The queries each store compiled lately, by their JSON text: tests run the same queries again and
+# again, and building one (and SQLAlchemy's cache key for it) costs more than running a small one.
+_RECENT_QUERIES: weakref.WeakKeyDictionary[SqliteTempBackend, dict[str, _Built]] = weakref.WeakKeyDictionary()
+_RECENT_QUERIES_KEPT = 128
+
+
+def _shareable_key(query: builtins.dict[str, Any]) -> str | None:
+    """The JSON text of a query's state; ``None`` when a value is not plain JSON (its text is ambiguous)."""
+    try:
+        return json.dumps(query, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
 class _Built:
     """A compiled query: the statement and how to read its rows."""
 
@@ -47,6 +72,8 @@ class _Built:
         # Rows of plain columns need no per-value work: list() is all (the common case, e.g. ids).
         plain = all(projection.convert is take_as_is for projection in projections)
         self.convert: Callable[[Sequence[Any]], list[Any]] = list if plain else self._convert_each
+        # Nor, then, SQLAlchemy's rows, when no column has a result processor: the driver's tuples will do.
+        self.driver_rows = plain and not any(map(_has_result_processor, statement.selected_columns))
 
     def _convert_each(self, row: Sequence[Any]) -> list[Any]:
         values = []
@@ -475,10 +502,21 @@ class QueryBuilder:
     # ------------------------------------------------------------------ compiling
 
     def _compile(self) -> _Built:
-        state = repr(self.as_dict(copy_=False))
+        query = self.as_dict(copy_=False)
+        state = repr(query)
         if self._compiled is not None and self._compiled[0] == state:
             return self._compiled[1]
-        built = self._compile_now()
+        key = _shareable_key(query)
+        if key is None:
+            built = self._compile_now()
+        else:
+            recent = _RECENT_QUERIES.setdefault(self._backend, {})
+            # Most recently used last; the oldest goes once the store has seen many different queries.
+            cached = recent.pop(key, None)
+            built = self._compile_now() if cached is None else cached
+            recent[key] = built
+            if len(recent) > _RECENT_QUERIES_KEPT:
+                del recent[next(iter(recent))]
         self._compiled = (state, built)
         return built
 
@@ -588,19 +626,23 @@ class QueryBuilder:
 
     # ------------------------------------------------------------------ running
 
-    def _rows(self, built: _Built, statement: sa.Select[Any] | None = None) -> list[Any]:
+    def _rows(self, built: _Built, statement: sa.Select[Any] | None = None) -> Sequence[Any]:
         with self._backend.transaction() as session:
             if built.needs_functions:
                 connection = session.connection().connection.dbapi_connection
                 assert connection is not None
                 register_json_functions(connection)  # type: ignore[arg-type]
-            return list(session.execute(built.statement if statement is None else statement).all())
+            result = session.execute(built.statement if statement is None else statement)
+            if built.driver_rows and isinstance(result, sa.CursorResult):
+                # Building a Row per database row costs more than running a simple query.
+                with result:
+                    return result.cursor.fetchall()
+            return result.all()
 
     def iterall(self, batch_size: int | None = None) -> Iterator[list[Any]]:
         """The rows, each a list of the projected values (path order, then edges)."""
         built = self._compile()
-        for row in self._rows(built):
-            yield built.convert(row)
+        return map(built.convert, self._rows(built))
 
     def all(self, batch_size: int | None = None, flat: bool = False) -> list[Any]:
         """Every row as a list of projected values; with ``flat=True`` the values of all rows in one list."""

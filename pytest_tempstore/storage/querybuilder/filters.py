@@ -176,6 +176,9 @@ class FilterCompiler:
         if name in ("like", "ilike"):
             if not isinstance(value, str):
                 raise InputValidationError(f"{name!r} on {key!r} needs a string pattern, not {value!r}")
+            if value == "%" and getattr(column, "nullable", True) is False:
+                # Every string matches (a query for all nodes has it): no pattern for SQLite to run per row.
+                return sa.true()
             if name == "ilike":
                 return column.ilike(value, escape="\\")
             text = column if isinstance(column.type, sa.String) else sa.cast(column, sa.Text)

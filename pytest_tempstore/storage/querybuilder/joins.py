@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from ...exceptions import InputValidationError
 from ..entities.links import PROVENANCE_LINK_TYPES
@@ -80,6 +82,15 @@ def _through(
     return Join(apply, edge)
 
 
+def _never_indexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``+column``: SQLite's sign that a term filters rows but must not pick the index to search by.
+
+    Without statistics, newer planners take ``type IN (...)`` on the link type index
+    for the more selective term and scan the walk for each of its rows: quadratic.
+    """
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
 def _walk(
     joined: Source, joined_filters: dict[str, Any], compiler: FilterCompiler, towards: str, name: str
 ) -> Source:
@@ -93,7 +104,7 @@ def _walk(
     start_node = Source.for_table(joined.tag, "node", table_of(EntityTypes.NODE), f"{name}_start")
     first = named_alias(links, f"{name}_first")
     start_column = "output_id" if towards == "ancestors" else "input_id"
-    conditions: list[sa.ColumnElement[bool]] = [first.c.type.in_(PROVENANCE_LINK_TYPES)]
+    conditions: list[sa.ColumnElement[bool]] = [_never_indexed(first.c.type).in_(PROVENANCE_LINK_TYPES)]
     node_filter = compiler.compile(start_node, joined_filters)
     if node_filter is not None:
         conditions.append(node_filter)
@@ -116,7 +127,7 @@ def _walk(
         recursive = sa.select(base.c.ancestor_id, step.c.output_id, base.c.depth + 1).select_from(
             base.join(step, step.c.input_id == base.c.descendant_id)
         )
-    walk = base.union_all(recursive.where(step.c.type.in_(PROVENANCE_LINK_TYPES)))
+    walk = base.union_all(recursive.where(_never_indexed(step.c.type).in_(PROVENANCE_LINK_TYPES)))
     return Source(f"{name}", "ancestry", walk.alias())
 
 

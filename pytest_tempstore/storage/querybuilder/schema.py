@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ...exceptions import InputValidationError
 from ..entity_types import EntityTypes
-from ..models import MODEL_BY_ENTITY_TYPE, JsonColumn
+from ..models import MODEL_BY_ENTITY_TYPE, is_json
 
 if TYPE_CHECKING:
     from ..entities import Entity
@@ -93,9 +93,7 @@ class Source:
     @classmethod
     def for_table(cls, tag: str, kind: str, table: sa.Table, alias: str) -> Source:
         """``table`` for ``tag`` under the SQL name ``alias`` (unique within the query)."""
-        json_columns = frozenset(
-            column.name for column in table.columns if isinstance(column.type, JsonColumn)
-        )
+        json_columns = frozenset(column.name for column in table.columns if is_json(column))
         return cls(tag, kind, named_alias(table, alias), json_columns)
 
     @property
