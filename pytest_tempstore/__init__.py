@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Loaded eagerly, unlike the rest: the fixtures and the tests must share one list of active stores.
+# Loaded eagerly, unlike the rest: the fixtures and the tests must share one list of active stores
+# (a module first loaded inside an in-process pytester run would be dropped, and loaded again, after it).
 from .current import current_store
 
 if TYPE_CHECKING:

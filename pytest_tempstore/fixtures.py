@@ -1,4 +1,8 @@
-"""The plugin's fixtures. Cheap to import: the storage code loads when a store is first needed."""
+"""The plugin's fixtures, and the state the plugin keeps in pytest's stashes under typed keys.
+
+Cheap to import (every pytest run does): the storage code loads when a store
+is first needed.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,47 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .current import activate, deactivate
-from .stash import KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .marker import StoreSettings
+    from .plugin import KeepPolicy
     from .registry import StoreRegistry, TempStoreFactory
     from .storage.backend import SqliteTempBackend
 
 __all__ = [
+    "KEEP_ERROR_PROPERTY",
+    "KEEP_SETTING_KEY",
+    "KEPT_PROPERTIES",
+    "LEFTOVER_KEPT_KEY",
+    "REGISTRY_KEY",
+    "SETTINGS_KEY",
+    "USER_PROPERTY",
     "tempstore",
     "tempstore_factory",
     "tempstore_module",
     "tempstore_session",
 ]
+
+#: The name under which a kept folder travels in a test report's ``user_properties``
+#: (and so reaches the xdist controller and JUnit XML).
+USER_PROPERTY = "tempstore_kept"
+#: The report property naming a store that could not be kept, and why.
+KEEP_ERROR_PROPERTY = "tempstore_keep_error"
+KEPT_PROPERTIES = (USER_PROPERTY, KEEP_ERROR_PROPERTY)
+
+# On the config: the run as a whole.
+#: The keep policy in force and where it came from (``command line``, ``ini`` or ``default``).
+KEEP_SETTING_KEY: pytest.StashKey[tuple[KeepPolicy, str]] = pytest.StashKey()
+REGISTRY_KEY: pytest.StashKey[StoreRegistry] = pytest.StashKey()
+#: Kept stores that no test report carries (kept at the session's end, or by a worker after its
+#: last report), as ``(property, value)`` pairs for the terminal summary.
+LEFTOVER_KEPT_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
+
+# On a test item.
+#: The marker settings of a test that uses a tempstore (or carries the marker).
+SETTINGS_KEY: pytest.StashKey[StoreSettings] = pytest.StashKey()
 
 #: The fixtures that hand out stores; a test using any of them carries the tempstore marker.
 STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session", "tempstore_factory"})

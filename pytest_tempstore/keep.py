@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .stash import KEEP_ERROR_PROPERTY, USER_PROPERTY
+from .fixtures import KEEP_ERROR_PROPERTY, USER_PROPERTY
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

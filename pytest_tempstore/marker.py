@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from .storage.backend import SqliteTempBackend
 
-__all__ = ["MarkerError", "StoreSettings", "settings_from_marker"]
+__all__ = ["MarkerError", "StoreSettings", "closest_settings", "settings_from_marker"]
 
 if TYPE_CHECKING:
     Seed = Callable[[SqliteTempBackend], object]
@@ -121,3 +121,21 @@ def settings_from_marker(mark: pytest.Mark, test_folder: Path) -> StoreSettings:
         default_user_email=email,
         keep=keep,
     )
+
+
+def closest_settings(item: pytest.Item, name: str, errors: dict[str, None]) -> StoreSettings:
+    """The settings of the closest marker ``name`` on ``item``; every one is checked, errors collected.
+
+    ``errors`` gains a line per faulty marker, naming the test, class or module that carries it.
+    """
+    closest: StoreSettings | None = None
+    for node, mark in item.iter_markers_with_node(name):
+        try:
+            settings = settings_from_marker(mark, item.path.parent)
+        except MarkerError as error:
+            errors[f"  {node.nodeid}: {error}"] = None
+            settings = StoreSettings()
+        if closest is None:
+            closest = settings
+    assert closest is not None, "closest_settings() needs an item that carries the marker"
+    return closest

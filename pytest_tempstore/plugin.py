@@ -3,7 +3,7 @@
 This module is the ``pytest11`` entry point: importing the fixtures here makes
 them part of the plugin, so ``-p no:tempstore`` turns everything off. Every
 pytest run in an environment with the plugin installed imports it, so it stays
-small and imports only the fixtures and the stash keys: the marker's checks,
+small and imports only the fixtures (and the stash keys they define): the marker's checks,
 keeping, the store registry and the AiiDA mode load when a run needs them.
 (pytest loads a plugin's modules through its assertion rewriter, whose loader
 costs about a millisecond per 15 kB of bytecode.)
@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .fixtures import (
+    KEEP_SETTING_KEY,
+    KEPT_PROPERTIES,
+    LEFTOVER_KEPT_KEY,
+    REGISTRY_KEY,
+    SETTINGS_KEY,
     STORE_FIXTURES,
     WIDE_STORE_FIXTURES,
     _tempstore_wide_stores,
@@ -25,13 +30,10 @@ from .fixtures import (
     tempstore_module,
     tempstore_session,
 )
-from .stash import KEEP_SETTING_KEY, KEPT_PROPERTIES, LEFTOVER_KEPT_KEY, REGISTRY_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Generator
     from typing import Literal
-
-    from .marker import StoreSettings
 
     #: Which stores are written out after their tests.
     KeepPolicy = Literal["none", "failed", "all"]
@@ -169,27 +171,12 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class) -> Genera
     errors: dict[str, None] = {}
     for item in items:
         if isinstance(item, pytest.Function) and item.get_closest_marker(MARKER_NAME) is not None:
-            item.stash[SETTINGS_KEY] = _closest_settings(item, errors)
+            from .marker import closest_settings  # noqa: PLC0415 - loaded only when a test carries the marker
+
+            item.stash[SETTINGS_KEY] = closest_settings(item, MARKER_NAME, errors)
     if errors:
         raise collector.CollectError("invalid @pytest.mark.tempstore:\n" + "\n".join(errors))
     return result
-
-
-def _closest_settings(item: pytest.Item, errors: dict[str, None]) -> StoreSettings:
-    """The settings of the closest tempstore marker; every marker is checked, errors collected."""
-    from . import marker  # noqa: PLC0415 - loaded only when a test carries the marker
-
-    closest: StoreSettings | None = None
-    for node, mark in item.iter_markers_with_node(MARKER_NAME):
-        try:
-            settings = marker.settings_from_marker(mark, item.path.parent)
-        except marker.MarkerError as error:
-            errors[f"  {node.nodeid}: {error}"] = None
-            settings = marker.StoreSettings()
-        if closest is None:
-            closest = settings
-    assert closest is not None  # the caller saw a marker
-    return closest
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .exceptions import StorageBusy
+from .fixtures import KEEP_ERROR_PROPERTY, SETTINGS_KEY, USER_PROPERTY
 from .keep import KEPT_FOLDER, should_keep, write_kept_store
 from .marker import StoreSettings
 from .seeding import seed_store
-from .stash import KEEP_ERROR_PROPERTY, SETTINGS_KEY, USER_PROPERTY
 
 if TYPE_CHECKING:
     import os

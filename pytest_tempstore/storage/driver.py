@@ -9,19 +9,17 @@ filters read without parsing (about twice as fast on a 10,000-node scan).
 
 ``PYTEST_TEMPSTORE_SQLITE`` chooses explicitly: ``sqlite3`` (the standard
 library's), ``pysqlite3``, or ``auto`` (the default: ``pysqlite3`` when it is
-importable and brings JSONB).
+importable and its SQLite has JSONB).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sqlite3
-from typing import TYPE_CHECKING, Any, Final, cast
-
-from ..exceptions import InputValidationError
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 if TYPE_CHECKING:
+    import sqlite3
     from types import ModuleType
 
 __all__ = [
@@ -42,32 +40,31 @@ _CHOICES: Final = ("auto", "sqlite3", "pysqlite3")
 _JSONB_SINCE: Final = (3, 45, 0)
 
 
-def _bundled() -> ModuleType | None:
-    try:
-        return importlib.import_module("pysqlite3.dbapi2")
-    except ImportError:
-        return None
+def _refuse(message: str) -> NoReturn:
+    from ..exceptions import InputValidationError  # noqa: PLC0415 - only a wrong setting needs it
+
+    raise InputValidationError(message)
 
 
 def _choose() -> tuple[str, ModuleType]:
     choice = os.environ.get(DRIVER_ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
     if choice not in _CHOICES:
-        raise InputValidationError(
-            f"{DRIVER_ENVIRONMENT_VARIABLE}={choice!r} is not a SQLite driver; valid: {', '.join(_CHOICES)}"
-        )
-    if choice == "sqlite3":
-        return "sqlite3", sqlite3
-    bundled = _bundled()
-    if choice == "pysqlite3":
-        if bundled is None:
-            raise InputValidationError(
-                f"{DRIVER_ENVIRONMENT_VARIABLE}=pysqlite3, but pysqlite3 is not importable: "
-                'install it with pip install "pytest-tempstore[jsonb]"'
-            )
-        return "pysqlite3", bundled
-    if bundled is not None and bundled.sqlite_version_info >= max(_JSONB_SINCE, sqlite3.sqlite_version_info):
-        return "pysqlite3", bundled
-    return "sqlite3", sqlite3
+        valid = ", ".join(_CHOICES)
+        _refuse(f"{DRIVER_ENVIRONMENT_VARIABLE}={choice!r} is not a SQLite driver; valid: {valid}")
+    if choice != "sqlite3":
+        try:
+            bundled = importlib.import_module("pysqlite3.dbapi2")
+        except ImportError:
+            if choice == "pysqlite3":
+                _refuse(
+                    f"{DRIVER_ENVIRONMENT_VARIABLE}=pysqlite3, but pysqlite3 is not importable: "
+                    'install it with pip install "pytest-tempstore[jsonb]"'
+                )
+        else:
+            if choice == "pysqlite3" or bundled.sqlite_version_info >= _JSONB_SINCE:
+                return "pysqlite3", bundled
+    # Imported only here: a run whose report header names pysqlite3's SQLite need not load it.
+    return "sqlite3", importlib.import_module("sqlite3")
 
 
 DRIVER_NAME, _module = _choose()

@@ -55,12 +55,12 @@ def test_the_standard_library_driver_is_chosen_by_name():
     assert result.stdout.split() == ["sqlite3", "True", "True"]
 
 
-def test_auto_takes_pysqlite3_only_for_a_newer_sqlite_with_jsonb():
+def test_auto_takes_pysqlite3_when_its_sqlite_has_jsonb():
     pysqlite3 = pytest.importorskip("pysqlite3.dbapi2")
     result = run_python("from pytest_tempstore.storage import driver; print(driver.DRIVER_NAME)", None)
     assert result.returncode == 0, result.stderr
-    newer = pysqlite3.sqlite_version_info >= max((3, 45, 0), sqlite3.sqlite_version_info)
-    assert result.stdout.strip() == ("pysqlite3" if newer else "sqlite3")
+    has_jsonb = pysqlite3.sqlite_version_info >= (3, 45, 0)
+    assert result.stdout.strip() == ("pysqlite3" if has_jsonb else "sqlite3")
 
 
 def test_an_unknown_driver_name_is_refused_with_the_valid_ones():
