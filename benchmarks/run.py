@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Row, number
 
+from pytest_tempstore.storage import driver
+
 HERE = Path(__file__).resolve().parent
 
 # (area, module, arguments of its collect() for the full run, for --quick)
@@ -64,6 +66,8 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        # What the stores ran on: the standard library's SQLite, or pysqlite3's with JSONB.
+        "store sqlite": driver.describe(),
         "sqlalchemy": version("SQLAlchemy"),
         "aiida-core": version("aiida-core"),
     }
@@ -150,7 +154,8 @@ def main() -> int:
 
     info = machine()
     print(f"\nMachine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, SQLite "
-          f"{info['sqlite']}, SQLAlchemy {info['sqlalchemy']}, aiida-core {info['aiida-core']}")  # fmt: skip
+          f"{info['sqlite']}, SQLAlchemy {info['sqlalchemy']}, aiida-core {info['aiida-core']}; "
+          f"stores on {info['store sqlite']}")  # fmt: skip
     print(f"Load average (1, 5, 15 min): before {load_before}, after {load_after}; took {total:.0f} s\n")
     print_results(results)
     missed = [f"{area}: {row.task}" for area, row in results if not row.ok]
