@@ -2,10 +2,12 @@
 
 Python's own ``sqlite3`` links whatever SQLite the system has; before 3.45
 (Debian 12 ships 3.40) SQLite knows only JSON text, which every JSON filter
-parses again for every row. The ``pysqlite3`` module (``pip install
-"pytest-tempstore[jsonb]"``) bundles a current SQLite: where it is installed,
-stores use it and keep node attributes and extras as SQLite's binary JSONB, which
-filters read without parsing (about twice as fast on a 10,000-node scan).
+parses again for every row. The ``pysqlite3`` module (``pysqlite3-binary``, a
+dependency where its wheels exist: x86-64 Linux) bundles a current SQLite:
+where it is installed, stores use it and keep node attributes and extras as
+SQLite's binary JSONB, which filters read without parsing (about twice as fast
+on a 10,000-node scan). Elsewhere, stores get JSONB from a system SQLite of 3.45
+or newer, and JSON text before that: the same behaviour, slower JSON filters.
 
 ``PYTEST_TEMPSTORE_SQLITE`` chooses explicitly: ``sqlite3`` (the standard
 library's), ``pysqlite3``, or ``auto`` (the default: ``pysqlite3`` when it is
@@ -58,7 +60,7 @@ def _choose() -> tuple[str, ModuleType]:
             if choice == "pysqlite3":
                 _refuse(
                     f"{DRIVER_ENVIRONMENT_VARIABLE}=pysqlite3, but pysqlite3 is not importable: "
-                    'install it with pip install "pytest-tempstore[jsonb]"'
+                    "install pysqlite3-binary"
                 )
         else:
             if choice == "pysqlite3" or bundled.sqlite_version_info >= _JSONB_SINCE:
