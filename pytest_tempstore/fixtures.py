@@ -26,6 +26,7 @@ __all__ = [
     "KEEP_ERROR_PROPERTY",
     "KEEP_SETTING_KEY",
     "KEPT_PROPERTIES",
+    "KEPT_WORKER_OUTPUT_KEY",
     "LEFTOVER_KEPT_KEY",
     "REGISTRY_KEY",
     "SETTINGS_KEY",
@@ -42,6 +43,8 @@ USER_PROPERTY = "tempstore_kept"
 #: The report property naming a store that could not be kept, and why.
 KEEP_ERROR_PROPERTY = "tempstore_keep_error"
 KEPT_PROPERTIES = (USER_PROPERTY, KEEP_ERROR_PROPERTY)
+#: The key under which an xdist worker hands its last kept stores to the controller.
+KEPT_WORKER_OUTPUT_KEY = "tempstore_kept"
 
 # On the config: the run as a whole.
 #: The keep policy in force and where it came from (``command line``, ``ini`` or ``default``).
@@ -77,6 +80,9 @@ def _registry(request: pytest.FixtureRequest) -> StoreRegistry:
         registry = StoreRegistry(policy, worker_id)
         registry.bind(request.getfixturevalue("tmp_path_factory"))
         request.config.stash[REGISTRY_KEY] = registry
+        from . import runtime  # noqa: PLC0415 - its hooks matter only to runs that use a store
+
+        request.config.pluginmanager.register(runtime, runtime.PLUGIN_NAME)
     return registry
 
 

@@ -1,0 +1,51 @@
+"""The hooks of a run that has used a store: keeping stores after their tests, closing them at the end.
+
+``fixtures`` registers this module as a plugin when the run's first store is
+made, so that runs using no store never call these hooks: pytest calls
+``pytest_runtest_makereport`` three times for every test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .fixtures import KEPT_WORKER_OUTPUT_KEY, LEFTOVER_KEPT_KEY, REGISTRY_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+__all__ = ["PLUGIN_NAME"]
+
+#: The name this module is registered under, beside the plugin's own ``tempstore``.
+PLUGIN_NAME = "tempstore-runtime"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the test's stores when asked, and attach the kept folders to the teardown report."""
+    report = yield
+    item.config.stash[REGISTRY_KEY].after_phase(item, report)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Close every store (after pytest's own teardown of the session's fixtures)."""
+    config = session.config
+    registry = config.stash[REGISTRY_KEY]
+    registry.close_all()
+    leftovers = registry.drain_pending()
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[KEPT_WORKER_OUTPUT_KEY] = leftovers
+    else:
+        config.stash[LEFTOVER_KEPT_KEY].extend(leftovers)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close every store, should the session's end not have come (idempotent)."""
+    config.stash[REGISTRY_KEY].close_all()
