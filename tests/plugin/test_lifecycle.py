@@ -134,3 +134,43 @@ def test_importing_the_plugin_stays_cheap():
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+RUNTIME_PROBE = """
+import pytest
+
+_configs = []
+_seen = []
+
+
+def pytest_configure(config):
+    _configs.append(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish(nodeid):
+    _seen.append(_configs[-1].pluginmanager.has_plugin("tempstore-runtime"))
+
+
+def pytest_unconfigure(config):
+    print("runtime hooks after each test:", _seen)
+"""
+
+
+def test_a_run_calls_the_keeping_hooks_only_once_it_has_used_a_store(pytester, runpytest):
+    pytester.makeconftest(RUNTIME_PROBE)
+    pytester.makepyfile(
+        """
+        def test_plain():
+            pass
+
+        def test_with_a_store(tempstore):
+            pass
+
+        def test_plain_again():
+            pass
+        """
+    )
+    result = runpytest("-s")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["runtime hooks after each test: [False, True, True]"])
