@@ -73,6 +73,41 @@ def test_read_only_columns_refuse_assignment_and_editable_ones_bump_mtime(store:
     assert Node.label.__doc__ == "A short label."  # the column's documentation, for help()
 
 
+def test_json_columns_read_as_copies_and_assignment_replaces_them(store: SqliteTempBackend) -> None:
+    computer = Computer(store, "localhost", metadata={"a": 1}).store()
+    authinfo = AuthInfo(
+        store, computer, store.default_user, auth_params={"key": "v"}, metadata={"m": 0}
+    ).store()
+    group = Group(store, "g", extras={"x": 1}).store()
+    for entity, column, value in [
+        (computer, "metadata", {"b": (1, 2)}),
+        (authinfo, "auth_params", {"key": "w"}),
+        (authinfo, "metadata", {"m": None}),
+        (group, "extras", {"y": {"z": True}}),
+    ]:
+        getattr(entity, column).clear()  # a copy: nothing stored changes
+        assert getattr(entity, column) != {}
+        setattr(entity, column, value)
+        again = type(entity).from_pk(store, entity.pk)
+        assert getattr(again, column) == {
+            key: list(item) if isinstance(item, tuple) else item for key, item in value.items()
+        }
+
+    with pytest.raises(InputValidationError, match="computer metadata"):
+        computer.metadata = {"nan": float("nan")}
+    with pytest.raises(InputValidationError, match=r"extra key 'a\.b'"):
+        group.extras = {"a.b": 1}
+    assert computer.metadata == {"b": [1, 2]}
+    assert group.extras == {"y": {"z": True}}
+
+    node = Node(store, "data.core.int.Int.").store()
+    log = Log(store, node, "aiida.calc", "REPORT", "hello", metadata={"n": 1}).store()
+    for entity, column in [(log, "metadata"), (node, "repository_metadata")]:
+        with pytest.raises(AttributeError, match=f"{column} cannot be changed"):
+            setattr(entity, column, {})
+    assert log.metadata == {"n": 1}
+
+
 def test_default_user_is_the_profile_user(store: SqliteTempBackend) -> None:
     assert store.default_user.email == "user@email.com"
     assert store.users.get(email="user@email.com") == store.default_user

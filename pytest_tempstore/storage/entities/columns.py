@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, overload
 
+from ._json import check_json_key, clean_json
+
 if TYPE_CHECKING:
     from .base import Entity
 
-__all__ = ["EditableText", "OptionalText", "Text", "Time"]
+__all__ = ["EditableJsonDict", "EditableText", "JsonDict", "OptionalText", "Text", "Time"]
 
 T = TypeVar("T")
 
@@ -73,3 +75,28 @@ class Time(_Column[datetime | None]):
 
     def _read(self, value: Any) -> datetime | None:
         return value if isinstance(value, datetime) else None
+
+
+class JsonDict(_Column[dict[str, Any]]):
+    """A JSON object column, read as a copy: changing the copy changes nothing stored."""
+
+    def _read(self, value: Any) -> dict[str, Any]:
+        return dict(value or {})
+
+
+class EditableJsonDict(JsonDict):
+    """A JSON object column that assignment replaces, refusing values JSON cannot hold.
+
+    ``what`` names the column in errors (``"computer metadata"``); with ``key_kind``
+    (``"extra"``), keys must also be fit for query paths: non-empty, without dots.
+    """
+
+    def __init__(self, doc: str, *, what: str, key_kind: str | None = None) -> None:
+        super().__init__(doc)
+        self.what = what
+        self.key_kind = key_kind
+
+    def __set__(self, entity: Entity, value: dict[str, Any]) -> None:
+        if self.key_kind is not None:
+            value = {check_json_key(key, self.key_kind): item for key, item in value.items()}
+        entity._set(**{self.name: clean_json(value, self.what)})

@@ -11,7 +11,7 @@ from ..entity_types import EntityTypes
 from ..models import DbComment, DbLog
 from ._json import clean_json
 from .base import Entity, EntityCollection, EntityT
-from .columns import EditableText, OptionalText, Text, Time
+from .columns import EditableText, JsonDict, OptionalText, Text, Time
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -113,10 +113,7 @@ class Log(Entity):
     message = Text("The message.")
     time = Time("When the record was made.")
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """A copy of the metadata."""
-        return dict(self._get("metadata") or {})
+    metadata = JsonDict("A copy of the metadata.")
 
 
 class _PerNodeCollection(EntityCollection[EntityT]):

@@ -11,7 +11,7 @@ from ..entity_types import EntityTypes
 from ..models import DbGroup, DbGroupNode
 from ._json import check_json_key, clean_json
 from .base import Entity, EntityCollection
-from .columns import EditableText, OptionalText, Text, Time
+from .columns import EditableJsonDict, EditableText, OptionalText, Text, Time
 from .nodes import Node
 
 if TYPE_CHECKING:
@@ -87,15 +87,9 @@ class Group(Entity):
 
         return User.from_pk(self._backend, int(self._get("user_id")))
 
-    @property
-    def extras(self) -> dict[str, Any]:
-        """A copy of the extras; assign a new dict to change them."""
-        return dict(self._get("extras") or {})
-
-    @extras.setter
-    def extras(self, value: dict[str, Any]) -> None:
-        cleaned = {check_json_key(key, "extra"): item for key, item in value.items()}
-        self._set(extras=clean_json(cleaned, "group extras"))
+    extras = EditableJsonDict(
+        "A copy of the extras; assign a new dict to change them.", what="group extras", key_kind="extra"
+    )
 
     # ------------------------------------------------------------------ members
 

@@ -13,7 +13,7 @@ from ..models import DbGroupNode, DbLink, DbNode
 from ._json import check_json_key, clean_json
 from ._rows import insert_row
 from .base import Entity, EntityCollection
-from .columns import EditableText, OptionalText, Text, Time
+from .columns import EditableText, JsonDict, OptionalText, Text, Time
 from .files import NodeRepository
 from .kinds import NodeKind, kind_of
 from .links import (
@@ -239,10 +239,9 @@ class Node(Entity):
         """The extras (always editable)."""
         return JsonDictView(self, "extras")
 
-    @property
-    def repository_metadata(self) -> dict[str, Any]:
-        """A copy of the file tree as stored: ``{}``, ``{"o": {...}}``, ``{"k": key}``."""
-        return dict(self._get("repository_metadata") or {})
+    repository_metadata = JsonDict(
+        'A copy of the file tree as stored: ``{}``, ``{"o": {...}}``, ``{"k": key}``.'
+    )
 
     @property
     def repository(self) -> NodeRepository:

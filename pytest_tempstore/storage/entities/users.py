@@ -9,7 +9,7 @@ from ..entity_types import EntityTypes
 from ..models import DbAuthInfo, DbComputer, DbUser
 from ._json import clean_json
 from .base import Entity, EntityCollection
-from .columns import EditableText, OptionalText, Text
+from .columns import EditableJsonDict, EditableText, OptionalText, Text
 
 if TYPE_CHECKING:
     from ..backend import SqliteTempBackend
@@ -103,14 +103,9 @@ class Computer(Entity):
     scheduler_type = Text("Entry point name of the scheduler plugin.")
     transport_type = Text("Entry point name of the transport plugin.")
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """A copy of the metadata; assign a new dict to change it."""
-        return dict(self._get("metadata") or {})
-
-    @metadata.setter
-    def metadata(self, value: dict[str, Any]) -> None:
-        self._set(metadata=clean_json(value, "computer metadata"))
+    metadata = EditableJsonDict(
+        "A copy of the metadata; assign a new dict to change it.", what="computer metadata"
+    )
 
     def get_authinfo(self, user: User) -> AuthInfo:
         """The stored authorisation of ``user`` on this computer; ``NotExistent`` when there is none."""
@@ -165,20 +160,10 @@ class AuthInfo(Entity):
     def enabled(self, value: bool) -> None:
         self._set(enabled=bool(value))
 
-    @property
-    def auth_params(self) -> dict[str, Any]:
-        """A copy of the authentication parameters; assign a new dict to change them."""
-        return dict(self._get("auth_params") or {})
-
-    @auth_params.setter
-    def auth_params(self, value: dict[str, Any]) -> None:
-        self._set(auth_params=clean_json(value, "authinfo auth_params"))
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """A copy of the metadata; assign a new dict to change it."""
-        return dict(self._get("metadata") or {})
-
-    @metadata.setter
-    def metadata(self, value: dict[str, Any]) -> None:
-        self._set(metadata=clean_json(value, "authinfo metadata"))
+    auth_params = EditableJsonDict(
+        "A copy of the authentication parameters; assign a new dict to change them.",
+        what="authinfo auth_params",
+    )
+    metadata = EditableJsonDict(
+        "A copy of the metadata; assign a new dict to change it.", what="authinfo metadata"
+    )
