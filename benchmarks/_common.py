@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +45,48 @@ class Bytes:
     def read(self, size: int = -1) -> bytes:
         content, self._content = self._content, b""
         return content
+
+
+INT = "data.core.int.Int."
+CALC = "process.calculation.calcfunction.CalcFunctionNode."
+
+
+def provenance_rows(count: int, user_id: int, files: Callable[[int, bool], dict]) -> list[dict]:
+    """Node rows in the shape of a provenance graph: every fourth node a calculation, the rest data.
+
+    ``files(index, is_calc)`` gives each node's ``repository_metadata``.
+    """
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for index in range(count):
+        is_calc = index % 4 == 3
+        rows.append(
+            {
+                "node_type": CALC if is_calc else INT,
+                "process_type": "bench.add" if is_calc else None,
+                "label": f"node-{index}",
+                "ctime": start + timedelta(seconds=index),
+                "mtime": start + timedelta(seconds=index),
+                "attributes": {"sealed": True} if is_calc else {"value": index},
+                "extras": {"index": index},
+                "repository_metadata": files(index, is_calc),
+                "user_id": user_id,
+            }
+        )
+    return rows
+
+
+def provenance_links(ids: list[int]) -> list[dict]:
+    """The links of ``provenance_rows``' nodes (by their ids): two inputs and a result per calculation."""
+    links = []
+    for index in range(3, len(ids), 4):
+        calc_id = ids[index]
+        links += [
+            {"input_id": ids[index - 3], "output_id": calc_id, "type": "input_calc", "label": "x"},
+            {"input_id": ids[index - 2], "output_id": calc_id, "type": "input_calc", "label": "y"},
+            {"input_id": calc_id, "output_id": ids[index - 1], "type": "create", "label": "result"},
+        ]
+    return links
 
 
 def median_seconds(

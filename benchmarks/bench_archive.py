@@ -26,12 +26,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Bytes, Row, median_seconds, print_table, use_private_temporary_folder
+from _common import (
+    Bytes,
+    Row,
+    median_seconds,
+    print_table,
+    provenance_links,
+    provenance_rows,
+    use_private_temporary_folder,
+)
 
 from pytest_tempstore import SqliteTempBackend
 from pytest_tempstore.archive import create_archive, import_archive
@@ -60,41 +67,18 @@ def fill_store(store: SqliteTempBackend, nodes: int, objects: int, seed: int = 7
     for _ in range(objects):
         content = rng.randbytes(rng.randint(256, 2048))
         keys.append(repository.put_object_from_filelike(Bytes(content)))
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    calc = "process.calculation.calcfunction.CalcFunctionNode."
-    rows = []
-    data_with_files = 0
-    for index in range(nodes):
-        is_calc = index % 4 == 3
-        tree = {}
-        if not is_calc and data_with_files < objects:
-            tree = {"o": {"data": {"o": {"file.dat": {"k": keys[data_with_files]}}}}}
-            data_with_files += 1
-        rows.append(
-            {
-                "node_type": calc if is_calc else "data.core.int.Int.",
-                "process_type": "bench.add" if is_calc else None,
-                "label": f"node-{index}",
-                "ctime": start + timedelta(seconds=index),
-                "mtime": start + timedelta(seconds=index),
-                "attributes": {"sealed": True} if is_calc else {"value": index},
-                "extras": {"index": index},
-                "repository_metadata": tree,
-                "user_id": store.default_user_id,
-            }
-        )
+
+    def files(index: int, is_calc: bool) -> dict:
+        number = index - index // 4  # among the data nodes: the first `objects` of them hold a file each
+        if is_calc or number >= objects:
+            return {}
+        return {"o": {"data": {"o": {"file.dat": {"k": keys[number]}}}}}
+
+    rows = provenance_rows(nodes, store.default_user_id, files)
     ids = []
     for offset in range(0, len(rows), 20_000):
         ids += store.bulk_insert("node", rows[offset : offset + 20_000], allow_defaults=True)
-    links = []
-    for index in range(3, nodes, 4):
-        calc_id = ids[index]
-        links += [
-            {"input_id": ids[index - 3], "output_id": calc_id, "type": "input_calc", "label": "x"},
-            {"input_id": ids[index - 2], "output_id": calc_id, "type": "input_calc", "label": "y"},
-            {"input_id": calc_id, "output_id": ids[index - 1], "type": "create", "label": "result"},
-        ]
-    store.bulk_insert("link", links)
+    store.bulk_insert("link", provenance_links(ids))
 
 
 class Aiida:

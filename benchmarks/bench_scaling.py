@@ -32,18 +32,24 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Bytes, Row, print_table, use_private_temporary_folder
+from _common import (
+    CALC,
+    INT,
+    Bytes,
+    Row,
+    print_table,
+    provenance_links,
+    provenance_rows,
+    use_private_temporary_folder,
+)
 
 SIZES = (1_000, 10_000, 100_000)
 OPERATIONS = ("bulk_insert", "_clear", "restore", "query", "create_archive", "import_archive")
 RSS_LIMIT_MB = 500.0
-INT = "data.core.int.Int."
-CALC = "process.calculation.calcfunction.CalcFunctionNode."
 
 
 def peak_rss_mb() -> float:
@@ -70,34 +76,15 @@ def build(nodes: int, archive: str) -> dict[str, float]:
     store = SqliteTempBackend(SqliteTempBackend.create_profile())
     repository = store.get_repository()
     keys = [repository.put_object_from_filelike(Bytes(rng.randbytes(512))) for _ in range(nodes // 10)]
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = []
-    for index in range(nodes):
-        is_calc = index % 4 == 3
-        files = {} if index % 10 else {"o": {"data.txt": {"k": keys[index // 10]}}}
-        rows.append(
-            {
-                "node_type": CALC if is_calc else INT,
-                "process_type": "bench.add" if is_calc else None,
-                "label": f"node-{index}",
-                "ctime": start + timedelta(seconds=index),
-                "mtime": start + timedelta(seconds=index),
-                "attributes": {"sealed": True} if is_calc else {"value": index},
-                "extras": {"index": index},
-                "repository_metadata": files,
-                "user_id": store.default_user_id,
-            }
-        )
+    rows = provenance_rows(
+        nodes,
+        store.default_user_id,
+        lambda index, _is_calc: {} if index % 10 else {"o": {"data.txt": {"k": keys[index // 10]}}},
+    )
     figures = {}
     began = time.perf_counter()
     ids = store.bulk_insert("node", rows, allow_defaults=True)
-    links = []
-    for index in range(3, nodes, 4):
-        links += [
-            {"input_id": ids[index - 3], "output_id": ids[index], "type": "input_calc", "label": "x"},
-            {"input_id": ids[index - 2], "output_id": ids[index], "type": "input_calc", "label": "y"},
-            {"input_id": ids[index], "output_id": ids[index - 1], "type": "create", "label": "result"},
-        ]
+    links = provenance_links(ids)
     store.bulk_insert("link", links)
     figures["bulk_insert"] = time.perf_counter() - began
     del rows, links
