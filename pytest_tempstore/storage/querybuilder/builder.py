@@ -503,10 +503,11 @@ class QueryBuilder:
 
     def _compile(self) -> _Built:
         query = self.as_dict(copy_=False)
-        state = repr(query)
+        key = _shareable_key(query)
+        # The JSON text where there is one (it cannot equal a repr: JSON quotes with ").
+        state = repr(query) if key is None else key
         if self._compiled is not None and self._compiled[0] == state:
             return self._compiled[1]
-        key = _shareable_key(query)
         if key is None:
             built = self._compile_now()
         else:
