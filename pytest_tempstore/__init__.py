@@ -10,10 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Loaded eagerly, unlike the rest: the fixtures and the tests must share one list of active stores
-# (a module first loaded inside an in-process pytester run would be dropped, and loaded again, after it).
-from .current import current_store
-
 if TYPE_CHECKING:
     from . import exceptions
     from .profile import Profile
@@ -43,6 +39,21 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The stores in use, innermost last: the fixtures push a store while a test uses it. Defined here,
+# in the module every import of the plugin loads first, so that the fixtures and the tests share
+# one list (a module first imported inside an in-process pytester run is dropped after it).
+_stores_in_use: list[SqliteTempBackend] = []
+
+
+def current_store() -> SqliteTempBackend:
+    """The running test's innermost store; ``LookupError`` when no store is in use."""
+    if not _stores_in_use:
+        raise LookupError(
+            "no tempstore is in use: request the `tempstore` fixture or mark the test with tempstore"
+        )
+    return _stores_in_use[-1]
+
 
 _LAZY = {
     "EntityTypes": ".storage.entity_types",

@@ -6,13 +6,11 @@ is first needed.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .current import activate, deactivate
+from . import _stores_in_use
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,10 +25,10 @@ __all__ = [
     "KEEP_SETTING_KEY",
     "KEPT_PROPERTIES",
     "KEPT_WORKER_OUTPUT_KEY",
-    "LEFTOVER_KEPT_KEY",
     "REGISTRY_KEY",
     "SETTINGS_KEY",
     "USER_PROPERTY",
+    "WORKER_LEFTOVERS_KEY",
     "tempstore",
     "tempstore_factory",
     "tempstore_module",
@@ -50,9 +48,8 @@ KEPT_WORKER_OUTPUT_KEY = "tempstore_kept"
 #: The keep policy in force and where it came from (``command line``, ``ini`` or ``default``).
 KEEP_SETTING_KEY: pytest.StashKey[tuple[KeepPolicy, str]] = pytest.StashKey()
 REGISTRY_KEY: pytest.StashKey[StoreRegistry] = pytest.StashKey()
-#: Kept stores that no test report carries (kept at the session's end, or by a worker after its
-#: last report), as ``(property, value)`` pairs for the terminal summary.
-LEFTOVER_KEPT_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
+#: On xdist's controller: what workers kept after their last report, as ``(property, value)`` pairs.
+WORKER_LEFTOVERS_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 
 # On a test item.
 #: The marker settings of a test that uses a tempstore (or carries the marker).
@@ -62,6 +59,19 @@ SETTINGS_KEY: pytest.StashKey[StoreSettings] = pytest.StashKey()
 STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session", "tempstore_factory"})
 #: The fixtures whose stores outlive a test; a test using them gets ``_tempstore_wide_stores``.
 WIDE_STORE_FIXTURES = ("tempstore_session", "tempstore_module")
+
+
+def _use(store: SqliteTempBackend) -> None:
+    """Make ``store`` ``current_store()`` until ``_stop_using(store)``."""
+    _stores_in_use.append(store)
+
+
+def _stop_using(store: SqliteTempBackend) -> None:
+    """Undo the matching ``_use(store)``: the innermost entry that is this store."""
+    for index in range(len(_stores_in_use) - 1, -1, -1):
+        if _stores_in_use[index] is store:
+            del _stores_in_use[index]
+            return
 
 
 def _registry(request: pytest.FixtureRequest) -> StoreRegistry:
@@ -97,9 +107,9 @@ def tempstore(request: pytest.FixtureRequest) -> Iterator[SqliteTempBackend]:
     process and restored before every test, which costs about a millisecond.
     """
     store = _registry(request).function_store(request.node.nodeid, request.node.stash.get(SETTINGS_KEY, None))
-    activate(store)
+    _use(store)
     yield store
-    deactivate(store)
+    _stop_using(store)
 
 
 @pytest.fixture(scope="module")
@@ -143,23 +153,9 @@ def tempstore_factory(request: pytest.FixtureRequest) -> Iterator[TempStoreFacto
     ``tmp_path_factory``. Every store made is closed at the session's end; these
     stores are never ``current_store()`` and never kept.
     """
-    registry = _registry(request)
-    made: list[SqliteTempBackend] = []
-
-    def make(
-        *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
-    ) -> SqliteTempBackend:
-        store = registry.new_store("factory", **create_profile_kwargs)
-        made.append(store)
-        if archive is not None:
-            from .seeding import import_seed_archive  # noqa: PLC0415 - loaded only when an archive is used
-
-            import_seed_archive(store, Path(os.fspath(archive)).absolute())
-        return store
-
-    yield make
-    for store in made:
-        registry.release(store)
+    factory = _registry(request).new_factory()
+    yield factory
+    factory.close()
 
 
 @pytest.fixture
@@ -168,7 +164,7 @@ def _tempstore_wide_stores(request: pytest.FixtureRequest) -> Iterator[None]:
     stores = [request.getfixturevalue(name) for name in WIDE_STORE_FIXTURES if name in request.fixturenames]
     _registry(request).use_wide_stores(request.node.nodeid, stores)
     for store in stores:
-        activate(store)
+        _use(store)
     yield
     for store in reversed(stores):
-        deactivate(store)
+        _stop_using(store)

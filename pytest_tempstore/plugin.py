@@ -21,10 +21,11 @@ from .fixtures import (
     KEEP_SETTING_KEY,
     KEPT_PROPERTIES,
     KEPT_WORKER_OUTPUT_KEY,
-    LEFTOVER_KEPT_KEY,
+    REGISTRY_KEY,
     SETTINGS_KEY,
     STORE_FIXTURES,
     WIDE_STORE_FIXTURES,
+    WORKER_LEFTOVERS_KEY,
     _tempstore_wide_stores,
     tempstore,
     tempstore_factory,
@@ -121,7 +122,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", _SUBPROCESS_MARKER_HELP)
     config.stash[KEEP_SETTING_KEY] = _keep_setting(config)
-    config.stash[LEFTOVER_KEPT_KEY] = []
     aiida_mode = config.getoption("tempstore_aiida")
     if config.getini("tempstore_aiida") if aiida_mode is None else aiida_mode:
         # The mode's hooks: part of this plugin (`-p no:tempstore` turns them off too), registered
@@ -159,23 +159,33 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class) -> Generator[None, object, object]:
-    """Check the tempstore markers of each new test and note its settings.
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Check the tempstore markers of the tests a module or class collects, and note their settings.
 
-    A bad marker makes the module (or class) fail to collect, with a message
+    A bad marker fails that module's (or class's) collection, with a message
     naming the test, class or module that carries it and the argument at fault.
+    Once per module or class, not per test: a run whose tests carry no marker
+    pays next to nothing.
     """
-    result = yield
-    items = result if isinstance(result, list) else [result]
+    report = yield
+    if not report.passed or not isinstance(collector, pytest.Module | pytest.Class):
+        return report
+    marked_above = collector.get_closest_marker(MARKER_NAME) is not None
     errors: dict[str, None] = {}
-    for item in items:
-        if isinstance(item, pytest.Function) and item.get_closest_marker(MARKER_NAME) is not None:
+    for item in report.result:
+        if isinstance(item, pytest.Function) and (
+            marked_above or (item.own_markers and any(mark.name == MARKER_NAME for mark in item.own_markers))
+        ):
             from .marker import closest_settings  # noqa: PLC0415 - loaded only when a test carries the marker
 
             item.stash[SETTINGS_KEY] = closest_settings(item, MARKER_NAME, errors)
     if errors:
-        raise collector.CollectError("invalid @pytest.mark.tempstore:\n" + "\n".join(errors))
-    return result
+        report.outcome = "failed"
+        report.longrepr = "invalid @pytest.mark.tempstore:\n" + "\n".join(errors)
+        report.result = []
+    return report
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -189,9 +199,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if fixturenames is None:
             continue
         marked = SETTINGS_KEY in item.stash
-        uses = STORE_FIXTURES.intersection(fixturenames)
-        if not uses and not marked:
+        if not marked and STORE_FIXTURES.isdisjoint(fixturenames):
             continue
+        uses = STORE_FIXTURES.intersection(fixturenames)
         if not marked:
             from .marker import StoreSettings  # noqa: PLC0415 - loaded only when a test uses a store
 
@@ -215,26 +225,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_testnodedown(node: Any, error: object) -> None:
     """On the xdist controller: what a worker kept after its last report (e.g. when interrupted)."""
     entries = getattr(node, "workeroutput", {}).get(KEPT_WORKER_OUTPUT_KEY, ())
-    node.config.stash[LEFTOVER_KEPT_KEY].extend((str(name), str(value)) for name, value in entries)
+    leftovers = node.config.stash.setdefault(WORKER_LEFTOVERS_KEY, [])
+    leftovers.extend((str(name), str(value)) for name, value in entries)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """List every kept store of the run, also those of xdist workers (their teardown reports carry them)."""
+    """List every kept store of the run: this process's, or on xdist's controller, the workers'."""
+    registry = config.stash.get(REGISTRY_KEY, None)
+    entries = [] if registry is None else list(registry.kept)
+    if config.pluginmanager.hasplugin("dsession"):
+        # xdist's controller: the workers' kept stores travel in their teardown reports.
+        leftovers: list[tuple[str, str]] = config.stash.get(WORKER_LEFTOVERS_KEY, [])
+        entries.extend(_kept_by_workers(terminalreporter))
+        entries.extend(leftovers)
+    if entries:
+        from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
+
+        write_summary(terminalreporter, entries)
+
+
+def _kept_by_workers(terminalreporter: pytest.TerminalReporter) -> list[tuple[str, str]]:
+    """The kept stores named by the run's teardown reports, in the order the tests ran."""
     teardowns = []
     for reports in terminalreporter.stats.values():
         for report in reports:
-            if getattr(report, "when", None) == "teardown" and getattr(report, "user_properties", None):
+            if getattr(report, "user_properties", None) and getattr(report, "when", None) == "teardown":
                 teardowns.append(report)
     teardowns.sort(key=attrgetter("start"))
-    entries = [
+    return [
         (str(name), str(value))
         for report in teardowns
         for name, value in report.user_properties
         if name in KEPT_PROPERTIES
     ]
-    leftovers: list[tuple[str, str]] = config.stash.get(LEFTOVER_KEPT_KEY, [])
-    entries.extend(leftovers)
-    if entries:
-        from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
-
-        write_summary(terminalreporter, entries)

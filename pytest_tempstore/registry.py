@@ -13,20 +13,19 @@ close, so nothing but kept stores remains after a run.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import StorageBusy
 from .fixtures import KEEP_ERROR_PROPERTY, SETTINGS_KEY, USER_PROPERTY
 from .keep import KEPT_FOLDER, should_keep, write_kept_store
 from .marker import StoreSettings
-from .seeding import seed_store
+from .seeding import import_seed_archive, seed_store
 
 if TYPE_CHECKING:
-    import os
-    from pathlib import Path
-
     import pytest
 
     from .plugin import KeepPolicy
@@ -37,14 +36,35 @@ __all__ = ["StoreRegistry", "TempStoreFactory"]
 _DEFAULT_SETTINGS = StoreSettings()
 
 
-class TempStoreFactory(Protocol):
-    """The type of the ``tempstore_factory`` fixture, for annotations."""
+class TempStoreFactory:
+    """What the ``tempstore_factory`` fixture hands out (and its type, for annotations).
+
+    Call it for a new store; every store it made is closed, and its folder
+    removed, when the fixture ends.
+    """
+
+    def __init__(self, registry: StoreRegistry) -> None:
+        self._registry = registry
+        self._made: list[SqliteTempBackend] = []
 
     def __call__(
         self, *, archive: str | os.PathLike[str] | None = None, **create_profile_kwargs: Any
     ) -> SqliteTempBackend:
-        """A new store; see ``tempstore_factory``."""
-        ...
+        """A new store, made by ``SqliteTempBackend.create_profile(**create_profile_kwargs)``.
+
+        ``archive`` is imported into it (a relative path is taken from the current
+        working directory).
+        """
+        store = self._registry.new_store("factory", **create_profile_kwargs)
+        self._made.append(store)
+        if archive is not None:
+            import_seed_archive(store, Path(os.fspath(archive)).absolute())
+        return store
+
+    def close(self) -> None:
+        """Close every store made here."""
+        while self._made:
+            self._registry.release(self._made.pop())
 
 
 @dataclass
@@ -81,7 +101,10 @@ class StoreRegistry:
         #: The tests between setup and their teardown report, by node id.
         self._running: dict[str, _RunningTest] = {}
         self._folder_count = 0
-        #: ``(property, value)`` pairs about kept stores not yet attached to a test report.
+        #: ``(property, value)`` pairs about every store kept in this process, in order: the
+        #: terminal summary's list (``tempstore_kept``: its folder; ``tempstore_keep_error``: why not).
+        self.kept: list[tuple[str, str]] = []
+        #: Those of them not yet attached to a test report.
         self.pending: list[tuple[str, str]] = []
 
     def bind(self, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -116,6 +139,10 @@ class StoreRegistry:
             raise
         self._folders[store] = owned
         return store
+
+    def new_factory(self) -> TempStoreFactory:
+        """What ``tempstore_factory`` hands out: it makes stores of kind ``factory`` until closed."""
+        return TempStoreFactory(self)
 
     def _new_folder(self, kind: str) -> Path:
         # Named by our own counter: pytest's numbered folders would leave a "-current" symlink behind.
@@ -242,19 +269,23 @@ class StoreRegistry:
             report.user_properties.extend(self.drain_pending())
 
     def keep(self, store: SqliteTempBackend, label: str) -> None:
-        """Write ``store`` to the kept folder named after ``label``; note the outcome in ``pending``.
+        """Write ``store`` to the kept folder named after ``label``; note the outcome.
 
         A store that cannot be written is reported rather than failing the run.
         """
         if store.is_closed:
-            self.pending.append((KEEP_ERROR_PROPERTY, f"{label}: the store was closed by the test"))
+            self._note(KEEP_ERROR_PROPERTY, f"{label}: the store was closed by the test")
             return
         try:
             folder = write_kept_store(store, self.kept_root(), label)
         except Exception as error:  # reported in the summary; the run goes on
-            self.pending.append((KEEP_ERROR_PROPERTY, f"{label}: {type(error).__name__}: {error}"))
+            self._note(KEEP_ERROR_PROPERTY, f"{label}: {type(error).__name__}: {error}")
         else:
-            self.pending.append((USER_PROPERTY, str(folder)))
+            self._note(USER_PROPERTY, str(folder))
+
+    def _note(self, name: str, value: str) -> None:
+        self.kept.append((name, value))
+        self.pending.append((name, value))
 
     def kept_root(self) -> Path:
         """``<basetemp>/tempstore-kept``; for an xdist worker, in the run's base folder, not the worker's."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .fixtures import KEPT_WORKER_OUTPUT_KEY, LEFTOVER_KEPT_KEY, REGISTRY_KEY
+from .fixtures import KEPT_WORKER_OUTPUT_KEY, REGISTRY_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -34,7 +34,10 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Close every store (after pytest's own teardown of the session's fixtures)."""
+    """Close every store (after pytest's own teardown of the session's fixtures).
+
+    An xdist worker hands what it kept after its last report to the controller.
+    """
     config = session.config
     registry = config.stash[REGISTRY_KEY]
     registry.close_all()
@@ -42,8 +45,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[KEPT_WORKER_OUTPUT_KEY] = leftovers
-    else:
-        config.stash[LEFTOVER_KEPT_KEY].extend(leftovers)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
