@@ -28,7 +28,6 @@ __all__ = [
     "REGISTRY_KEY",
     "SETTINGS_KEY",
     "USER_PROPERTY",
-    "WORKER_LEFTOVERS_KEY",
     "tempstore",
     "tempstore_factory",
     "tempstore_module",
@@ -48,8 +47,6 @@ KEPT_WORKER_OUTPUT_KEY = "tempstore_kept"
 #: The keep policy in force and where it came from (``command line``, ``ini`` or ``default``).
 KEEP_SETTING_KEY: pytest.StashKey[tuple[KeepPolicy, str]] = pytest.StashKey()
 REGISTRY_KEY: pytest.StashKey[StoreRegistry] = pytest.StashKey()
-#: On xdist's controller: what workers kept after their last report, as ``(property, value)`` pairs.
-WORKER_LEFTOVERS_KEY: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 
 # On a test item.
 #: The marker settings of a test that uses a tempstore (or carries the marker).
@@ -61,13 +58,8 @@ STORE_FIXTURES = frozenset({"tempstore", "tempstore_module", "tempstore_session"
 WIDE_STORE_FIXTURES = ("tempstore_session", "tempstore_module")
 
 
-def _use(store: SqliteTempBackend) -> None:
-    """Make ``store`` ``current_store()`` until ``_stop_using(store)``."""
-    _stores_in_use.append(store)
-
-
 def _stop_using(store: SqliteTempBackend) -> None:
-    """Undo the matching ``_use(store)``: the innermost entry that is this store."""
+    """Undo the matching ``_stores_in_use.append(store)``: the innermost entry that is this store."""
     for index in range(len(_stores_in_use) - 1, -1, -1):
         if _stores_in_use[index] is store:
             del _stores_in_use[index]
@@ -83,16 +75,9 @@ def _registry(request: pytest.FixtureRequest) -> StoreRegistry:
     """
     registry = request.config.stash.get(REGISTRY_KEY, None)
     if registry is None:
-        from .registry import StoreRegistry  # noqa: PLC0415 - not loaded by runs that use no store
+        from .registry import start_registry  # noqa: PLC0415 - not loaded by runs that use no store
 
-        worker_id = getattr(request.config, "workerinput", {}).get("workerid")
-        policy, _source = request.config.stash[KEEP_SETTING_KEY]
-        registry = StoreRegistry(policy, worker_id)
-        registry.bind(request.getfixturevalue("tmp_path_factory"))
-        request.config.stash[REGISTRY_KEY] = registry
-        from . import runtime  # noqa: PLC0415 - its hooks matter only to runs that use a store
-
-        request.config.pluginmanager.register(runtime, runtime.PLUGIN_NAME)
+        registry = start_registry(request.config, request.getfixturevalue("tmp_path_factory"))
     return registry
 
 
@@ -107,7 +92,7 @@ def tempstore(request: pytest.FixtureRequest) -> Iterator[SqliteTempBackend]:
     process and restored before every test, which costs about a millisecond.
     """
     store = _registry(request).function_store(request.node.nodeid, request.node.stash.get(SETTINGS_KEY, None))
-    _use(store)
+    _stores_in_use.append(store)  # current_store() until _stop_using(store)
     yield store
     _stop_using(store)
 
@@ -164,7 +149,7 @@ def _tempstore_wide_stores(request: pytest.FixtureRequest) -> Iterator[None]:
     stores = [request.getfixturevalue(name) for name in WIDE_STORE_FIXTURES if name in request.fixturenames]
     _registry(request).use_wide_stores(request.node.nodeid, stores)
     for store in stores:
-        _use(store)
+        _stores_in_use.append(store)  # current_store() until _stop_using(store)
     yield
     for store in reversed(stores):
         _stop_using(store)

@@ -4,28 +4,24 @@ This module is the ``pytest11`` entry point: importing the fixtures here makes
 them part of the plugin, so ``-p no:tempstore`` turns everything off. Every
 pytest run in an environment with the plugin installed imports it, so it stays
 small and imports only the fixtures (and the stash keys they define): the
-marker's checks, keeping, the store registry, the hooks that keep and close
-stores (``runtime``) and the AiiDA mode load when a run needs them. pytest loads
+marker's checks, keeping, the store registry, the hooks that keep, list and
+close stores (``runtime``), xdist's controller side (``controller``) and the
+AiiDA mode load when a run needs them. pytest loads
 a plugin's modules through its assertion rewriter, whose loader costs about
 0.1 ms per function at every start (``marshal.load`` on a file object).
 """
 
 from __future__ import annotations
 
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .fixtures import (
     KEEP_SETTING_KEY,
-    KEPT_PROPERTIES,
-    KEPT_WORKER_OUTPUT_KEY,
-    REGISTRY_KEY,
     SETTINGS_KEY,
     STORE_FIXTURES,
     WIDE_STORE_FIXTURES,
-    WORKER_LEFTOVERS_KEY,
     _tempstore_wide_stores,
     tempstore,
     tempstore_factory,
@@ -218,43 +214,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # ---------------------------------------------------------------------- reporting
-# (The hooks that keep and close stores are registered once a test uses one: see runtime.py.)
+# The hooks that keep and close stores, and list the kept ones, are registered once a test uses a
+# store (runtime.py); those that list the workers' kept stores, on xdist's controller (controller.py).
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: object) -> None:
-    """On the xdist controller: what a worker kept after its last report (e.g. when interrupted)."""
-    entries = getattr(node, "workeroutput", {}).get(KEPT_WORKER_OUTPUT_KEY, ())
-    leftovers = node.config.stash.setdefault(WORKER_LEFTOVERS_KEY, [])
-    leftovers.extend((str(name), str(value)) for name, value in entries)
+def pytest_xdist_setupnodes(config: pytest.Config) -> None:
+    """On xdist's controller: register the hooks that list the workers' kept stores (``controller``)."""
+    from . import controller  # noqa: PLC0415 - only xdist's controller needs it
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """List every kept store of the run: this process's, or on xdist's controller, the workers'."""
-    registry = config.stash.get(REGISTRY_KEY, None)
-    entries = [] if registry is None else list(registry.kept)
-    if config.pluginmanager.hasplugin("dsession"):
-        # xdist's controller: the workers' kept stores travel in their teardown reports.
-        leftovers: list[tuple[str, str]] = config.stash.get(WORKER_LEFTOVERS_KEY, [])
-        entries.extend(_kept_by_workers(terminalreporter))
-        entries.extend(leftovers)
-    if entries:
-        from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
-
-        write_summary(terminalreporter, entries)
-
-
-def _kept_by_workers(terminalreporter: pytest.TerminalReporter) -> list[tuple[str, str]]:
-    """The kept stores named by the run's teardown reports, in the order the tests ran."""
-    teardowns = []
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            if getattr(report, "user_properties", None) and getattr(report, "when", None) == "teardown":
-                teardowns.append(report)
-    teardowns.sort(key=attrgetter("start"))
-    return [
-        (str(name), str(value))
-        for report in teardowns
-        for name, value in report.user_properties
-        if name in KEPT_PROPERTIES
-    ]
+    config.pluginmanager.register(controller, controller.PLUGIN_NAME)

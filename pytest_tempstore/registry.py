@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import runtime
 from .exceptions import StorageBusy
-from .fixtures import KEEP_ERROR_PROPERTY, SETTINGS_KEY, USER_PROPERTY
+from .fixtures import KEEP_ERROR_PROPERTY, KEEP_SETTING_KEY, REGISTRY_KEY, SETTINGS_KEY, USER_PROPERTY
 from .keep import KEPT_FOLDER, should_keep, write_kept_store
 from .marker import StoreSettings
 from .seeding import import_seed_archive, seed_store
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .plugin import KeepPolicy
     from .storage.backend import SqliteTempBackend, StoreSnapshot
 
-__all__ = ["StoreRegistry", "TempStoreFactory"]
+__all__ = ["StoreRegistry", "TempStoreFactory", "start_registry"]
 
 _DEFAULT_SETTINGS = StoreSettings()
 
@@ -298,6 +299,16 @@ class StoreRegistry:
         """Take the notes about kept stores that no report carries yet."""
         pending, self.pending = self.pending, []
         return pending
+
+
+def start_registry(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> StoreRegistry:
+    """The run's registry, made when a test first needs a store, with the hooks of a run that uses stores."""
+    policy, _source = config.stash[KEEP_SETTING_KEY]
+    registry = StoreRegistry(policy, getattr(config, "workerinput", {}).get("workerid"))
+    registry.bind(tmp_path_factory)
+    config.stash[REGISTRY_KEY] = registry
+    config.pluginmanager.register(runtime, runtime.PLUGIN_NAME)
+    return registry
 
 
 def _profile_kwargs(settings: StoreSettings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The hooks of a run that has used a store: keeping stores after their tests, closing them at the end.
+"""The hooks of a run that has used a store: keeping stores after their tests, listing them, closing them.
 
 ``fixtures`` registers this module as a plugin when the run's first store is
 made, so that runs using no store never call these hooks: pytest calls
@@ -45,6 +45,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[KEPT_WORKER_OUTPUT_KEY] = leftovers
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """List every store this process kept (an xdist worker's reach the controller in its reports)."""
+    kept = config.stash[REGISTRY_KEY].kept
+    if kept and not hasattr(config, "workerinput"):
+        from .keep import write_summary  # noqa: PLC0415 - loaded only when something was kept
+
+        write_summary(terminalreporter, kept)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

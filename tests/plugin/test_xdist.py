@@ -106,3 +106,14 @@ def test_same_outcomes_with_two_workers(suite, runpytest, runpytest_subprocess, 
         "popen-gw1",
     ]
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_store_kept_after_a_workers_last_report_is_listed(pytester, runpytest_subprocess, basetemp):
+    pytester.makepyfile("def test_uses_the_session_store(tempstore_session):\n    pass\n")
+    result = runpytest_subprocess("-n", "2", "--tempstore-keep=all")
+    result.assert_outcomes(passed=1)
+    # Kept as the worker's session ends, after its last report: it travels in the worker's output.
+    worker = kept_folders(basetemp)
+    assert len(worker) == 1
+    assert worker[0] in ("tempstore_session-gw0", "tempstore_session-gw1")
+    result.stdout.fnmatch_lines(["*= tempstore: 1 kept store =*", f"{basetemp}/tempstore-kept/{worker[0]}"])
