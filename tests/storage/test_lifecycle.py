@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from pytest_tempstore import SqliteTempBackend
 from pytest_tempstore.exceptions import (
@@ -158,3 +159,18 @@ def test_delete_closes_the_store():
     store = SqliteTempBackend(SqliteTempBackend.create_profile())
     store.delete()
     assert store.is_closed
+
+
+def test_stores_share_one_initialized_dialect_and_their_connections_are_set_up_for_it(store, tmp_path):
+    other = SqliteTempBackend(SqliteTempBackend.create_profile(filepath=tmp_path / "other"))
+    try:
+        first, second = (backend._database.engine for backend in (store, other))
+        assert first is not second
+        assert first.dialect is second.dialect
+        # The dialect registers SQL functions on every connection it is given (regexp_match uses one).
+        matches = sa.select(sa.literal("provenance").regexp_match("ven+a"))
+        for backend in (store, other):
+            with backend.transaction() as session:
+                assert session.scalar(matches) == 1
+    finally:
+        other.close()
