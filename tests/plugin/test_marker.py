@@ -149,9 +149,17 @@ def test_closest_marker_wins(pytester, runpytest):
                 assert tempstore.default_user_email == "me@example.org"
                 with pytest.raises(KeyError):
                     tempstore.get_global_variable("level")
+
+            class TestNested:
+                def test_outer_class_marker(self, tempstore):
+                    assert tempstore.get_global_variable("level") == "class"
+
+        class TestUnmarkedClass:
+            def test_module_marker_reaches_into_classes(self, tempstore):
+                assert tempstore.get_global_variable("level") == "module"
         """
     )
-    runpytest().assert_outcomes(passed=3)
+    runpytest().assert_outcomes(passed=5)
 
 
 def test_default_user_email(pytester, runpytest):
