@@ -15,7 +15,9 @@ repository, our repository) goes to ``/dev/shm`` where it exists: that is the
 fastest place aiida-core can have, and keeps the disk out of the comparison.
 
 - ours against aiida-core (target: at least 20x faster);
-- ours with ``-n 2`` (pytest-xdist) against ours without (target: at least 1.6x faster);
+- ours with ``-n 2`` (pytest-xdist) against ours without (target: at least 1.6x faster),
+  beside the same number of tests that take as long each but use no store: what
+  xdist itself gains on the machine, whatever the tests do;
 - the same, for a suite eight times longer (reported): xdist's fixed cost of a controller
   and two more interpreters weighs less there.
 
@@ -86,6 +88,16 @@ def test_records_a_calculation(aiida_profile_clean, number):
     assert orm.QueryBuilder().append(orm.Node).count() == 4
 """
 
+#: Tests that take about as long as ours but use no store: what pytest-xdist itself gains here.
+PLAIN = """
+import pytest
+
+
+@pytest.mark.parametrize("number", range({count}))
+def test_computes(number):
+    assert sum(range({work})) >= number
+"""
+
 AIIDA_CONFTEST = 'pytest_plugins = ["aiida.tools.pytest_fixtures"]\n'
 
 INI = """\
@@ -125,6 +137,17 @@ def run_suite(folder: Path, *extra: str) -> float:
     return seconds
 
 
+def work_for(seconds: float) -> int:
+    """The ``n`` for which ``sum(range(n))`` takes about ``seconds`` in this process (best of five)."""
+    probe = 200_000
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(range(probe))
+        timings.append(time.perf_counter() - start)
+    return max(1, round(probe * seconds / min(timings)))
+
+
 def collect(quick: bool = False, tests: int | None = None) -> list[Row]:
     count = tests or (100 if quick else 500)
     repeat = 1 if quick else 2  # pairs of -n 2 and serial runs, besides the two serial runs above
@@ -148,6 +171,17 @@ def collect(quick: bool = False, tests: int | None = None) -> list[Row]:
         rows.append(
             Row(f"suite of {count} tests, -n 2 vs serial (wall, s)", parallel_s, serial_s, "s",
                 "<= 0.625 (>= 1.6x faster)", parallel_s * 1.6 <= serial_s)
+        )  # fmt: skip
+        # The same number of tests, each computing for as long as one of ours takes in the serial
+        # run (start-up included, so a little longer), with no store: xdist's own gain on this machine.
+        plain = Path(work) / "plain"
+        plain.mkdir()
+        (plain / "pytest.ini").write_text(INI)
+        (plain / "test_plain.py").write_text(PLAIN.format(count=count, work=work_for(serial_s / count)))
+        parallel_plain, serial_plain = run_suite(plain, "-n", "2"), run_suite(plain)
+        rows.append(
+            Row(f"  {count} tests as long, using no store, -n 2 vs serial", parallel_plain, serial_plain, "s",
+                "reported (xdist's own gain)", True)
         )  # fmt: skip
         if not quick:
             # Where -n 2 pays: xdist's fixed cost (a controller and two more interpreters, ~2.5 s
