@@ -6,9 +6,9 @@ pytest run in an environment with the plugin installed imports it, so it stays
 small and imports only the fixtures (and the stash keys they define): the
 marker's checks, keeping, the store registry, the hooks that keep, list and
 close stores (``runtime``), xdist's controller side (``controller``) and the
-AiiDA mode load when a run needs them. pytest loads
-a plugin's modules through its assertion rewriter, whose loader costs about
-0.1 ms per function at every start (``marshal.load`` on a file object).
+AiiDA mode load when a run needs them. pytest loads a plugin's modules through
+its assertion rewriter, whose loader costs about 0.1 ms per function at every
+start (``marshal.load`` on a file object).
 """
 
 from __future__ import annotations
@@ -171,9 +171,10 @@ def pytest_make_collect_report(
     marked_above = collector.get_closest_marker(MARKER_NAME) is not None
     errors: dict[str, None] = {}
     for item in report.result:
-        if isinstance(item, pytest.Function) and (
-            marked_above or (item.own_markers and any(mark.name == MARKER_NAME for mark in item.own_markers))
-        ):
+        if not isinstance(item, pytest.Function):
+            continue
+        own = item.own_markers  # most tests have none: no generator for them
+        if marked_above or (own and any(mark.name == MARKER_NAME for mark in own)):
             from .marker import closest_settings  # noqa: PLC0415 - loaded only when a test carries the marker
 
             item.stash[SETTINGS_KEY] = closest_settings(item, MARKER_NAME, errors)

@@ -1,8 +1,8 @@
 """The hooks of a run that has used a store: keeping stores after their tests, listing them, closing them.
 
-``fixtures`` registers this module as a plugin when the run's first store is
-made, so that runs using no store never call these hooks: pytest calls
-``pytest_runtest_makereport`` three times for every test.
+``registry.start_registry`` registers this module as a plugin when the run's
+first store is made, so that runs using no store never call these hooks: pytest
+calls ``pytest_runtest_makereport`` three times for every test.
 """
 
 from __future__ import annotations
@@ -41,10 +41,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     registry = config.stash[REGISTRY_KEY]
     registry.close_all()
-    leftovers = registry.drain_pending()
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput[KEPT_WORKER_OUTPUT_KEY] = leftovers
+        workeroutput[KEPT_WORKER_OUTPUT_KEY] = registry.drain_pending()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
