@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_tempstore.exceptions import IntegrityError
 from pytest_tempstore.storage.entities import LINK_RULES, LinkType, Node
 
 if TYPE_CHECKING:
@@ -124,3 +125,18 @@ def test_get_incoming_filters(store: SqliteTempBackend) -> None:
     ]
     assert incoming.get_node_by_label("beta") == inputs["beta"]
     assert calc.get_outgoing().first() is None
+
+
+def test_a_store_whose_pending_link_fails_at_commit_writes_nothing(store: SqliteTempBackend) -> None:
+    data, other = stored(store, DATA), stored(store, DATA)
+    calc = Node(store, CALC)
+    calc.add_incoming(data, "input_calc", "x")
+    # The input disappears behind the entity layer's back (the other node keeps its id from being
+    # reused): only SQLite's deferred foreign key check, at commit, sees the link to nothing.
+    with store.raw_transaction() as connection:
+        connection.execute("DELETE FROM db_dbnode WHERE id = ?", (data.pk,))
+    with pytest.raises(IntegrityError, match="could not be committed"):
+        calc.store()
+    assert not calc.is_stored
+    assert store.read_sql("SELECT id FROM db_dbnode") == [(other.pk,)]
+    assert store.read_sql("SELECT COUNT(*) FROM db_dblink") == [(0,)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_tempstore.exceptions import IntegrityError
+from pytest_tempstore.storage.models import DbNode
 
 from .conftest import count, node_row
 
@@ -144,3 +145,54 @@ def test_read_sql_on_a_closed_store_raises_closed_storage(store):
     store.close()
     with pytest.raises(ClosedStorage):
         store.read_sql("SELECT 1")
+
+
+LINK_TO_NOTHING = "INSERT INTO db_dblink (input_id, output_id, label, type) VALUES (?, 999, 'x', 'create')"
+
+
+def test_raw_transaction_commits_its_writes_or_none(store):
+    pk = add_node(store)
+    with store.raw_transaction() as connection:
+        assert store.in_transaction
+        connection.execute("UPDATE db_dbnode SET label = 'kept' WHERE id = ?", (pk,))
+    assert not store.in_transaction
+    with pytest.raises(Boom), store.raw_transaction() as connection:
+        connection.execute("UPDATE db_dbnode SET label = 'lost' WHERE id = ?", (pk,))
+        raise Boom
+    assert store.read_sql("SELECT label FROM db_dbnode") == [("kept",)]
+
+
+def test_raw_transaction_fails_on_a_deferred_foreign_key_with_our_error(store):
+    pk = add_node(store)
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"), store.raw_transaction() as connection:
+        connection.execute("UPDATE db_dbnode SET label = 'lost' WHERE id = ?", (pk,))
+        connection.execute(LINK_TO_NOTHING, (pk,))
+    assert not store.in_transaction
+    assert store.read_sql("SELECT label FROM db_dbnode") == [("",)]
+    assert count(store, "db_dblink") == 0
+
+
+def test_raw_transaction_inside_transaction_is_a_nested_block(store):
+    with store.transaction():
+        pk = add_node(store)
+        with pytest.raises(Boom), store.raw_transaction() as connection:
+            connection.execute("UPDATE db_dbnode SET label = 'inner' WHERE id = ?", (pk,))
+            raise Boom
+        assert store.read_sql("SELECT label FROM db_dbnode") == [("",)]
+        with store.raw_transaction() as connection:
+            connection.execute("UPDATE db_dbnode SET label = 'inner' WHERE id = ?", (pk,))
+    assert store.read_sql("SELECT label FROM db_dbnode") == [("inner",)]
+    with pytest.raises(Boom), store.transaction():
+        with store.raw_transaction() as connection:
+            connection.execute("UPDATE db_dbnode SET label = 'undone' WHERE id = ?", (pk,))
+        raise Boom
+    assert store.read_sql("SELECT label FROM db_dbnode") == [("inner",)]
+
+
+def test_raw_transaction_expires_what_the_session_caches(store):
+    pk = add_node(store)
+    node = store.get_session().get(DbNode, pk)
+    assert node.label == ""
+    with store.raw_transaction() as connection:
+        connection.execute("UPDATE db_dbnode SET label = 'changed' WHERE id = ?", (pk,))
+    assert node.label == "changed"

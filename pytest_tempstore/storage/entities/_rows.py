@@ -17,9 +17,8 @@ from .. import driver
 from ..rows import row_spec, selected_value, table_column_reader
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable, Mapping, Sequence
-
-    from sqlalchemy.orm import Session
 
     from ..backend import SqliteTempBackend
     from ..entity_types import EntityTypes
@@ -66,23 +65,19 @@ def _insert_sql(entity_type: EntityTypes) -> str:
     )
 
 
-def insert_row(session: Session, entity_type: EntityTypes, values: Mapping[str, Any]) -> int:
-    """Insert one row (column defaults fill the rest) in the session's transaction; return its id.
+def insert_row(connection: sqlite3.Connection, entity_type: EntityTypes, values: Mapping[str, Any]) -> int:
+    """Insert one row (column defaults fill the rest) on the driver's connection; return its id.
 
-    The row goes through the driver directly, converted by the same rules as
-    ``bulk_insert``: a new entity costs one statement, not an ORM flush.
+    Run it inside ``raw_transaction()``. The row goes through the driver
+    directly, converted by the same rules as ``bulk_insert``: a new entity costs
+    one statement, not an ORM flush.
     """
     spec = row_spec(entity_type)
     (converted,) = spec.insert_values([values], allow_defaults=True)
-    connection = session.connection().connection.dbapi_connection
-    assert connection is not None
     try:
         cursor = connection.execute(_insert_sql(entity_type), converted)
     except driver.DatabaseError as error:
         raise IntegrityError(f"{entity_type.value}: {error}") from None
-    if session.identity_map:
-        # Raw writes bypass the ORM: objects it caches may now be stale.
-        session.expire_all()
     assert cursor.lastrowid is not None
     return int(cursor.lastrowid)
 

@@ -15,6 +15,7 @@ from ...exceptions import InputValidationError, MultipleObjectsError, NotExisten
 from ._rows import delete_row, fetch_values, insert_row, table_of, update_row
 
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Iterator, Mapping
 
     from ..backend import SqliteTempBackend
@@ -116,20 +117,21 @@ class Entity:
         """The column values of the new row; subclasses check and complete them."""
         return dict(self._values)
 
-    def _after_insert(self) -> None:
-        """Work that needs the new primary key (e.g. pending links)."""
+    def _after_insert(self, connection: sqlite3.Connection) -> None:
+        """Raw writes that need the new primary key (e.g. pending links), in the insert's transaction."""
 
     def store(self) -> Self:
         """Write the entity to the database (once; storing again does nothing) and return it."""
         if self._pk is not None:
             return self
-        with self._backend.transaction() as session:
-            self._pk = insert_row(session, self.entity_type, self._values_to_insert())
-            try:
-                self._after_insert()
-            except BaseException:
-                self._pk = None
-                raise
+        values = self._values_to_insert()
+        try:
+            with self._backend.raw_transaction() as connection:
+                self._pk = insert_row(connection, self.entity_type, values)
+                self._after_insert(connection)
+        except BaseException:
+            self._pk = None  # also when the commit fails (deferred foreign keys)
+            raise
         self._values = {}
         return self
 

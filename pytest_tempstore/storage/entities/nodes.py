@@ -28,9 +28,8 @@ from .links import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
     from datetime import datetime
-
-    from sqlalchemy.orm import Session
 
     from ..backend import SqliteTempBackend
     from .comments import Comment, Log
@@ -271,16 +270,17 @@ class Node(Entity):
             del values["process_type"]
         return values
 
-    def _after_insert(self) -> None:
+    def _after_insert(self, connection: sqlite3.Connection) -> None:
         # Inside store()'s transaction: a failing insert undoes the whole store, so no savepoint each.
-        session = self._backend.get_session()
         for source, link_type, label in self._pending_links:
-            self._insert_link(session, source, link_type, label)
+            self._insert_link(connection, source, link_type, label)
         self._pending_links = []
 
-    def _insert_link(self, session: Session, source: Node, link_type: LinkType, label: str) -> None:
+    def _insert_link(
+        self, connection: sqlite3.Connection, source: Node, link_type: LinkType, label: str
+    ) -> None:
         insert_row(
-            session,
+            connection,
             EntityTypes.LINK,
             {"input_id": source.pk, "output_id": self.pk, "type": link_type.value, "label": label},
         )
@@ -296,8 +296,8 @@ class Node(Entity):
         kind = as_link_type(link_type)
         check_link(source, self, kind, link_label, self._pending_links)
         if self.is_stored:
-            with self._backend.transaction() as session:
-                self._insert_link(session, source, kind, link_label)
+            with self._backend.raw_transaction() as connection:
+                self._insert_link(connection, source, kind, link_label)
         else:
             self._pending_links.append(LinkTriple(source, kind, link_label))
 
