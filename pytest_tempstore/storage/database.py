@@ -8,10 +8,10 @@ database). A re-entrant lock serialises access.
 New databases are copies of an empty schema built once per process, which is
 why a store costs about a millisecond instead of the ~25 ms that creating the
 tables takes; every store's engine shares one SQLAlchemy dialect, initialized
-once, for the same reason. Copies, snapshots and restores use SQLite's backup API: unlike
-``deserialize()`` (which pysqlite3 lacks), it refuses (rather than crashing the
-process) when a statement is still active on the target connection, and in that
-case the database moves to a fresh connection instead.
+once, for the same reason. Copies, snapshots and restores use SQLite's backup
+API: unlike ``deserialize()`` (which pysqlite3 lacks), it refuses (rather than
+crashing the process) when a statement is still active on the target
+connection, and in that case the database moves to a fresh connection instead.
 
 A restore of the snapshot the database last matched is skipped when nothing
 has been written since (same connection, same ``total_changes``, same schema
