@@ -303,6 +303,23 @@ class SqliteTempBackend(EntityCollectionsMixin):
         """
         return self._database.read(sql, parameters)
 
+    def read_on_driver(self, sql: str, parameters: Sequence[Any]) -> list[Any] | None:
+        """The rows of one raw query, unless ORM work outside ``transaction()`` waits for a commit.
+
+        Inside ``transaction()``, or with nothing pending, the query runs on the
+        driver, as ``read_sql()`` does. ``None`` when the session holds work done
+        outside ``transaction()``: a query through ``transaction()`` commits that
+        work first (AiiDA's autocommit), and the caller should make that query.
+        """
+        database = self._database
+        with database.lock:
+            session = database.session
+            if not self._depth and (
+                session.in_transaction() or session.new or session.dirty or session.deleted
+            ):
+                return None
+            return database.read(sql, parameters)
+
     # ------------------------------------------------------------------ transactions
 
     @property

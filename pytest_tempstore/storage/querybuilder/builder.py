@@ -10,6 +10,7 @@ and ``as_dict()`` of ours can be read back the same way.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -60,6 +61,62 @@ def _shareable_key(query: builtins.dict[str, Any]) -> str | None:
         return None
 
 
+class DriverQuery:
+    """A statement compiled once into SQL and values for the driver, and how to read its rows.
+
+    Values and columns go through the same processors SQLAlchemy would apply
+    (a time becomes text on the way in, and text a time on the way out).
+    """
+
+    def __init__(
+        self, sql: str, values: tuple[Any, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+    ) -> None:
+        self.sql = sql
+        self.values = values
+        self._processors = processors if any(processors) else None
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any], dialect: sa.Dialect) -> DriverQuery | None:
+        """``statement`` compiled for the driver; ``None`` where only SQLAlchemy can send its values."""
+        # Its values are known now: lists are expanded into placeholders here, not at each run.
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        names = compiled.positiontup
+        if names is None:
+            return None
+        given = compiled.construct_params()
+        processes = {
+            name: parameter.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, parameter in compiled.binds.items()
+        }
+        values = []
+        for name in names:
+            if name in processes:
+                process = processes[name]
+            elif any(processes.values()):
+                return None  # a list was expanded: which processor its values need is SQLAlchemy's to know
+            else:
+                process = None
+            values.append(given[name] if process is None else process(given[name]))
+        processors = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        return cls(compiled.string, tuple(values), processors)
+
+    def read(self, rows: list[Any]) -> list[Any]:
+        """The driver's rows as SQLAlchemy would hand them on: each value through its column's processor."""
+        processors = self._processors
+        if processors is None:
+            return rows
+        return [
+            tuple(
+                value if process is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]
+
+
 class _Built:
     """A compiled query: the statement and how to read its rows."""
 
@@ -74,6 +131,43 @@ class _Built:
         self.convert: Callable[[Sequence[Any]], list[Any]] = list if plain else self._convert_each
         # Nor, then, SQLAlchemy's rows, when no column has a result processor: the driver's tuples will do.
         self.driver_rows = plain and not any(map(_has_result_processor, statement.selected_columns))
+        # The statements derived from this one, each made once: a new statement object costs
+        # SQLAlchemy a new cache key, which takes longer than running a small query.
+        self._limited: dict[int, sa.Select[Any]] = {}
+        # How the driver runs them, by the statement's id (the statements live as long as this).
+        self._driver_queries: dict[int, DriverQuery | None] = {}
+        self._run_by_sqlalchemy: set[int] = set()
+
+    @functools.cached_property
+    def counting(self) -> sa.Select[Any]:
+        """The statement that counts the rows (``count()``)."""
+        return sa.select(sa.func.count()).select_from(self.statement.subquery())
+
+    def limited(self, limit: int) -> sa.Select[Any]:
+        """The statement with ``LIMIT limit`` (``first()``, ``one()``)."""
+        statement = self._limited.get(limit)
+        if statement is None:
+            statement = self._limited[limit] = self.statement.limit(limit)
+        return statement
+
+    def driver_query(self, statement: sa.Select[Any], dialect: sa.Dialect) -> DriverQuery | None:
+        """``statement`` (this query's own, ``counting`` or ``limited()``) as the driver runs it.
+
+        ``None`` when SQLAlchemy runs it: the first time (its cache compiles a
+        query it has seen with other values for less than compiling it here
+        costs, and many queries run once), when it calls the store's JSON
+        functions (registered on the session's connection), or when it has a
+        list of values that SQLAlchemy would convert one by one.
+        """
+        key = id(statement)
+        if key in self._driver_queries:
+            return self._driver_queries[key]
+        if key not in self._run_by_sqlalchemy:
+            self._run_by_sqlalchemy.add(key)
+            return None
+        query = None if self.needs_functions else DriverQuery.of(statement, dialect)
+        self._driver_queries[key] = query
+        return query
 
     def _convert_each(self, row: Sequence[Any]) -> list[Any]:
         values = []
@@ -628,12 +722,20 @@ class QueryBuilder:
     # ------------------------------------------------------------------ running
 
     def _rows(self, built: _Built, statement: sa.Select[Any] | None = None) -> Sequence[Any]:
+        if statement is None:
+            statement = built.statement
+        query = built.driver_query(statement, self._backend.get_session().get_bind().dialect)
+        if query is not None:
+            # Straight on the driver: a session transaction costs more than running a small query.
+            rows = self._backend.read_on_driver(query.sql, query.values)
+            if rows is not None:
+                return query.read(rows)
         with self._backend.transaction() as session:
             if built.needs_functions:
                 connection = session.connection().connection.dbapi_connection
                 assert connection is not None
                 register_json_functions(connection)  # type: ignore[arg-type]
-            result = session.execute(built.statement if statement is None else statement)
+            result = session.execute(statement)
             if built.driver_rows and isinstance(result, sa.CursorResult):
                 # Building a Row per database row costs more than running a simple query.
                 with result:
@@ -653,7 +755,7 @@ class QueryBuilder:
     def first(self, flat: bool = False) -> Any:
         """The first row (``None`` if none); with ``flat=True`` and one projection, just its value."""
         built = self._compile()
-        rows = self._rows(built, built.statement.limit(1))
+        rows = self._rows(built, built.limited(1))
         if not rows:
             return None
         values = built.convert(rows[0])
@@ -662,7 +764,7 @@ class QueryBuilder:
     def one(self) -> list[Any]:
         """The only row; ``NotExistent`` if there is none, ``MultipleObjectsError`` if there are several."""
         built = self._compile()
-        rows = self._rows(built, built.statement.limit(2))
+        rows = self._rows(built, built.limited(2))
         if not rows:
             raise NotExistent("the query returned no row")
         if len(rows) > 1:
@@ -672,8 +774,7 @@ class QueryBuilder:
     def count(self) -> int:
         """The number of rows the query returns."""
         built = self._compile()
-        counting = sa.select(sa.func.count()).select_from(built.statement.subquery())
-        return int(self._rows(built, counting)[0][0])
+        return int(self._rows(built, built.counting)[0][0])
 
     def iterdict(self, batch_size: int | None = None) -> Iterator[dict[str, dict[str, Any]]]:
         """The rows as ``{tag: {projection key: value}}``."""
