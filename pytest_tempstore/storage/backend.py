@@ -313,12 +313,14 @@ class SqliteTempBackend(EntityCollectionsMixin):
         """
         database = self._database
         with database.lock:
-            session = database.session
-            if not self._depth and (
-                session.in_transaction() or session.new or session.dirty or session.deleted
-            ):
+            if not self._depth and self._session_work_outside_transaction(database):
                 return None
             return database.read(sql, parameters)
+
+    @staticmethod
+    def _session_work_outside_transaction(database: Database) -> bool:
+        """Whether the session holds work done outside ``transaction()``, which the next one commits first."""
+        return database.session.in_transaction() or database.has_unsent_changes
 
     # ------------------------------------------------------------------ transactions
 
@@ -378,7 +380,7 @@ class SqliteTempBackend(EntityCollectionsMixin):
         database = self._database
         with database.lock:
             session = database.session
-            if self._depth or session.in_transaction() or session.new or session.dirty or session.deleted:
+            if self._depth or self._session_work_outside_transaction(database):
                 with self.transaction() as joined:
                     connection = joined.connection().connection.dbapi_connection
                     yield cast("sqlite3.Connection", connection)

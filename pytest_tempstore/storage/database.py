@@ -231,10 +231,15 @@ class Database:
         as the session's own queries would do.
         """
         with self.lock:
-            session = self.session
-            if session.new or session.dirty or session.deleted:
-                session.flush()
+            if self.has_unsent_changes:
+                self.session.flush()
             return self._connection.execute(sql, parameters).fetchall()
+
+    @property
+    def has_unsent_changes(self) -> bool:
+        """Whether the session holds ORM objects added, changed or deleted but not yet flushed."""
+        session = self.session
+        return bool(session.new or session.dirty or session.deleted)
 
     def scalar(self, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row of a raw query, on the session's connection."""

@@ -42,9 +42,9 @@ _DICT_KEYS = ("path", "filters", "project", "project_map", "order_by", "limit", 
 _DIALECT = sqlite.dialect()
 
 
-def _has_result_processor(column: sa.ColumnElement[Any]) -> bool:
-    """Whether SQLAlchemy turns what the driver returns for ``column`` into something else."""
-    return column.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None) is not None
+def _result_processor(column: sa.ColumnElement[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy turns what the driver returns for ``column`` into its value (``None``: as it comes)."""
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 # The queries each store compiled lately, by their JSON text: tests run the same queries again and
@@ -97,10 +97,7 @@ class DriverQuery:
             else:
                 process = None
             values.append(given[name] if process is None else process(given[name]))
-        processors = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        )
+        processors = tuple(_result_processor(column, dialect) for column in statement.selected_columns)
         return cls(compiled.string, tuple(values), processors)
 
     def read(self, rows: list[Any]) -> list[Any]:
@@ -130,7 +127,9 @@ class _Built:
         plain = all(projection.convert is take_as_is for projection in projections)
         self.convert: Callable[[Sequence[Any]], list[Any]] = list if plain else self._convert_each
         # Nor, then, SQLAlchemy's rows, when no column has a result processor: the driver's tuples will do.
-        self.driver_rows = plain and not any(map(_has_result_processor, statement.selected_columns))
+        self.driver_rows = plain and not any(
+            _result_processor(column, _DIALECT) for column in statement.selected_columns
+        )
         # The statements derived from this one, each made once: a new statement object costs
         # SQLAlchemy a new cache key, which takes longer than running a small query.
         self._limited: dict[int, sa.Select[Any]] = {}
@@ -150,7 +149,7 @@ class _Built:
             statement = self._limited[limit] = self.statement.limit(limit)
         return statement
 
-    def driver_query(self, statement: sa.Select[Any], dialect: sa.Dialect) -> DriverQuery | None:
+    def driver_query(self, statement: sa.Select[Any], backend: SqliteTempBackend) -> DriverQuery | None:
         """``statement`` (this query's own, ``counting`` or ``limited()``) as the driver runs it.
 
         ``None`` when SQLAlchemy runs it: the first time (its cache compiles a
@@ -165,6 +164,7 @@ class _Built:
         if key not in self._run_by_sqlalchemy:
             self._run_by_sqlalchemy.add(key)
             return None
+        dialect = backend.get_session().get_bind().dialect
         query = None if self.needs_functions else DriverQuery.of(statement, dialect)
         self._driver_queries[key] = query
         return query
@@ -724,7 +724,7 @@ class QueryBuilder:
     def _rows(self, built: _Built, statement: sa.Select[Any] | None = None) -> Sequence[Any]:
         if statement is None:
             statement = built.statement
-        query = built.driver_query(statement, self._backend.get_session().get_bind().dialect)
+        query = built.driver_query(statement, self._backend)
         if query is not None:
             # Straight on the driver: a session transaction costs more than running a small query.
             rows = self._backend.read_on_driver(query.sql, query.values)
